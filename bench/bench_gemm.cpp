@@ -1,0 +1,196 @@
+// jitfuse vs cuBLASLt (GEMM + bias) on the example graph, in one process on one GPU.
+//   jitfuse_bench [--out results.json] [--quick]
+// Large shapes: median of CUDA-event timings after warm-up. Small shapes: a CUDA graph of 50
+// back-to-back launches, time divided by 50. Inputs are random; outputs are not checked here
+// (the GPU tests do that).
+#include <cublasLt.h>
+#include <cuda_runtime.h>
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "common/half.h"
+#include "cuda/timing.h"
+#include "jitfuse/jitfuse.hpp"
+
+namespace {
+
+using jitfuse::DType;
+using jitfuse::MathMode;
+
+#define CK_RT(call) do { cudaError_t e_ = (call); if (e_ != cudaSuccess) { \
+  std::fprintf(stderr, "%s: %s\n", #call, cudaGetErrorString(e_)); std::exit(1); } } while (0)
+#define CK_LT(call) do { cublasStatus_t s_ = (call); if (s_ != CUBLAS_STATUS_SUCCESS) { \
+  std::fprintf(stderr, "%s: cublas status %d\n", #call, int(s_)); std::exit(1); } } while (0)
+
+struct Case {
+  const char* dtype;
+  MathMode math;
+  int m, n, k;
+  bool graph;  // time as a CUDA graph of 50 launches
+};
+
+struct Buffers {
+  void *x = nullptr, *w = nullptr, *bias = nullptr, *out = nullptr;
+  ~Buffers() { cudaFree(x); cudaFree(w); cudaFree(bias); cudaFree(out); }
+};
+
+void fill_random(void* dst, std::size_t n, DType dt, double scale, unsigned seed) {
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  std::vector<unsigned char> host(n * (dt == DType::f32 ? 4 : 2));
+  for (std::size_t i = 0; i < n; ++i) {
+    const float f = float(u(rng) * scale);
+    if (dt == DType::f32) { std::memcpy(&host[4 * i], &f, 4); continue; }
+    const std::uint16_t h = dt == DType::bf16 ? jitfuse::float_to_bf16(f) : jitfuse::float_to_f16(f);
+    std::memcpy(&host[2 * i], &h, 2);
+  }
+  CK_RT(cudaMemcpy(dst, host.data(), host.size(), cudaMemcpyHostToDevice));
+}
+
+std::string graph_json(const char* dtype) {
+  return fmt::format(R"({{"name": "bench", "inputs": {{
+    "x": {{"dtype": "{0}", "shape": ["M", "K"]}}, "w": {{"dtype": "{0}", "shape": ["N", "K"]}},
+    "bias": {{"dtype": "{0}", "shape": ["N"]}}}},
+    "nodes": [{{"name": "y", "op": "gemm", "inputs": ["x", "w", "bias"]}},
+              {{"name": "s", "op": "scale", "inputs": ["y"], "factor": 0.5}},
+              {{"name": "h", "op": "hardtanh", "inputs": ["s"], "min": -2, "max": 2}},
+              {{"name": "out", "op": "gelu", "inputs": ["h"]}}], "outputs": ["out"]}})", dtype);
+}
+
+// cuBLASLt D = W^T X + bias in column-major terms, i.e. row-major out[M,N] = x[M,K] w[N,K]^T + bias.
+struct LtGemm {
+  cublasLtHandle_t h{};
+  cublasLtMatmulDesc_t op{};
+  cublasLtMatrixLayout_t a{}, b{}, c{};
+  cublasLtMatmulPreference_t pref{};
+  cublasLtMatmulHeuristicResult_t algo{};
+  void* ws = nullptr;
+  std::size_t ws_size = 64 << 20;
+  LtGemm(const Case& cs, DType dt, const Buffers& buf) {
+    const cudaDataType_t t = dt == DType::f32 ? CUDA_R_32F : dt == DType::bf16 ? CUDA_R_16BF : CUDA_R_16F;
+    const cublasComputeType_t ct = dt == DType::f32 && cs.math != MathMode::ieee ? CUBLAS_COMPUTE_32F_FAST_TF32
+                                                                                 : CUBLAS_COMPUTE_32F;
+    CK_LT(cublasLtCreate(&h));
+    CK_LT(cublasLtMatmulDescCreate(&op, ct, CUDA_R_32F));
+    const cublasOperation_t T = CUBLAS_OP_T, N = CUBLAS_OP_N;
+    CK_LT(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSA, &T, sizeof T));
+    CK_LT(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSB, &N, sizeof N));
+    const cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_BIAS;
+    CK_LT(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi));
+    CK_LT(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &buf.bias, sizeof buf.bias));
+    CK_LT(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &t, sizeof t));
+    CK_LT(cublasLtMatrixLayoutCreate(&a, t, cs.k, cs.n, cs.k));
+    CK_LT(cublasLtMatrixLayoutCreate(&b, t, cs.k, cs.m, cs.k));
+    CK_LT(cublasLtMatrixLayoutCreate(&c, t, cs.n, cs.m, cs.n));
+    CK_RT(cudaMalloc(&ws, ws_size));
+    CK_LT(cublasLtMatmulPreferenceCreate(&pref));
+    CK_LT(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws_size, sizeof ws_size));
+    int found = 0;
+    CK_LT(cublasLtMatmulAlgoGetHeuristic(h, op, a, b, c, c, pref, 1, &algo, &found));
+    if (!found) { std::fprintf(stderr, "cublasLt: no algorithm\n"); std::exit(1); }
+  }
+  jitfuse::Status run(const Buffers& buf, cudaStream_t s) {
+    const float one = 1.f, zero = 0.f;
+    CK_LT(cublasLtMatmul(h, op, &one, buf.w, a, buf.x, b, &zero, buf.out, c, buf.out, c, &algo.algo, ws,
+                         ws_size, s));
+    return {};
+  }
+  ~LtGemm() {
+    cublasLtMatmulPreferenceDestroy(pref);
+    cublasLtMatrixLayoutDestroy(a); cublasLtMatrixLayoutDestroy(b); cublasLtMatrixLayoutDestroy(c);
+    cublasLtMatmulDescDestroy(op);
+    cublasLtDestroy(h);
+    cudaFree(ws);
+  }
+};
+
+jitfuse::cu::Timing time_it(const std::function<jitfuse::Status()>& f, cudaStream_t s, bool graph, int reps) {
+  auto t = graph ? jitfuse::cu::time_graph(f, s, 50, reps) : jitfuse::cu::time_events(f, s, 5, reps);
+  if (!t) { std::fprintf(stderr, "%s\n", t.error().to_string().c_str()); std::exit(1); }
+  return *t;
+}
+
+nlohmann::json timing_json(const jitfuse::cu::Timing& t, double flops) {
+  return {{"median_us", t.median_us}, {"min_us", t.min_us}, {"p90_us", t.p90_us}, {"runs", t.runs},
+          {"tflops", flops / (t.median_us * 1e-6) / 1e12}};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string out_path;
+  bool quick = false;
+  for (int i = 1; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--out") && i + 1 < argc) out_path = argv[++i];
+    else if (!std::strcmp(argv[i], "--quick")) quick = true;
+  }
+  CK_RT(cudaSetDevice(0));
+  cudaDeviceProp prop{};
+  CK_RT(cudaGetDeviceProperties(&prop, 0));
+  int driver = 0;
+  CK_RT(cudaDriverGetVersion(&driver));
+  const Case cases[] = {
+      {"f32", MathMode::ieee, 2048, 8192, 8192, false},   {"bf16", MathMode::ieee, 2048, 8192, 8192, false},
+      {"f16", MathMode::ieee, 2048, 8192, 8192, false},   {"f32", MathMode::tf32x3, 2048, 8192, 8192, false},
+      {"f32", MathMode::tf32, 2048, 8192, 8192, false},   {"bf16", MathMode::ieee, 4096, 4096, 4096, false},
+      {"bf16", MathMode::ieee, 1024, 8192, 8192, false},  {"f32", MathMode::ieee, 128, 1024, 512, true},
+      {"bf16", MathMode::ieee, 128, 1024, 512, true},
+  };
+  jitfuse::Engine engine;
+  nlohmann::json results = nlohmann::json::array();
+  std::printf("%-6s %-7s %-16s %12s %12s %9s %9s\n", "dtype", "math", "MxNxK", "jitfuse us", "cuBLAS us",
+              "jf TF/s", "ratio");
+  for (const Case& cs : cases) {
+    const DType dt = *jitfuse::parse_dtype(cs.dtype);
+    const std::size_t es = jitfuse::dtype_size(dt);
+    Buffers buf;
+    CK_RT(cudaMalloc(&buf.x, std::size_t(cs.m) * cs.k * es));
+    CK_RT(cudaMalloc(&buf.w, std::size_t(cs.n) * cs.k * es));
+    CK_RT(cudaMalloc(&buf.bias, std::size_t(cs.n) * es));
+    CK_RT(cudaMalloc(&buf.out, std::size_t(cs.m) * cs.n * es));
+    fill_random(buf.x, std::size_t(cs.m) * cs.k, dt, 1.0, 1);
+    fill_random(buf.w, std::size_t(cs.n) * cs.k, dt, 1.0 / std::sqrt(double(cs.k)), 2);
+    fill_random(buf.bias, std::size_t(cs.n), dt, 1.0 / std::sqrt(double(cs.k)), 3);
+    jitfuse::CompileOptions o;
+    o.math = cs.math;
+    o.dims = {{"M", cs.m}, {"N", cs.n}, {"K", cs.k}};
+    auto kernel = engine.compile(*jitfuse::parse_graph(graph_json(cs.dtype)), o);
+    if (!kernel) { std::fprintf(stderr, "%s\n", kernel.error().to_string(true).c_str()); return 1; }
+    const jitfuse::TensorMap t = {{"x", {buf.x, {cs.m, cs.k}, dt}}, {"w", {buf.w, {cs.n, cs.k}, dt}},
+                                  {"bias", {buf.bias, {cs.n}, dt}}, {"out", {buf.out, {cs.m, cs.n}, dt}}};
+    cudaStream_t s;
+    CK_RT(cudaStreamCreate(&s));
+    const int reps = quick ? 5 : (cs.graph ? 50 : 30);
+    const auto jf = time_it([&] { return kernel->launch(t, s); }, s, cs.graph, reps);
+    LtGemm lt(cs, dt, buf);
+    const auto cb = time_it([&] { return lt.run(buf, s); }, s, cs.graph, reps);
+    CK_RT(cudaStreamDestroy(s));
+    const double flops = 2.0 * cs.m * cs.n * cs.k;
+    std::printf("%-6s %-7s %-16s %12.1f %12.1f %9.1f %8.2fx\n", cs.dtype,
+                std::string(jitfuse::to_string(cs.math)).c_str(),
+                fmt::format("{}x{}x{}", cs.m, cs.n, cs.k).c_str(), jf.median_us, cb.median_us,
+                flops / (jf.median_us * 1e-6) / 1e12, jf.median_us / cb.median_us);
+    std::fflush(stdout);
+    results.push_back({{"dtype", cs.dtype}, {"math", std::string(jitfuse::to_string(cs.math))},
+                       {"m", cs.m}, {"n", cs.n}, {"k", cs.k}, {"timing", cs.graph ? "cuda graph of 50" : "events"},
+                       {"kernel", kernel->build().kernels[0].name},
+                       {"jitfuse", timing_json(jf, flops)},
+                       {"cublaslt_gemm_bias", timing_json(cb, flops)}});
+  }
+  const std::time_t now = std::time(nullptr);
+  char date[32];
+  std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
+  int cublas_version = 0;
+  cublas_version = int(cublasLtGetVersion());
+  nlohmann::json doc = {{"tool", "jitfuse_bench"}, {"jitfuse", std::string(jitfuse::version())},
+                        {"date", date}, {"card", prop.name}, {"sms", prop.multiProcessorCount},
+                        {"cuda_driver", driver}, {"cublaslt", cublas_version}, {"results", results}};
+  if (!out_path.empty()) std::ofstream(out_path) << doc.dump(2) << "\n";
+  return 0;
+}

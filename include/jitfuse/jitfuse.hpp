@@ -1,0 +1,149 @@
+// jitfuse: compile a small op graph (a GEMM and the elementwise work after it) into one
+// fused CUDA kernel at run time, cache it on disk, and launch it through the Driver API.
+//
+//   jitfuse::Engine engine;
+//   auto graph = jitfuse::load_graph("examples/linear_scale_hardtanh_gelu.json");
+//   auto kernel = engine.compile(*graph, {.arch = "", .math = jitfuse::MathMode::ieee});
+//   kernel->launch({{"x", {x_ptr, {2048, 8192}, jitfuse::DType::f32}}, ...}, stream);
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "jitfuse/error.hpp"
+#include "jitfuse/graph.hpp"
+
+struct CUstream_st;  // the Driver API's stream; cudaStream_t is the same type
+
+namespace jitfuse {
+
+// The library version, "MAJOR.MINOR.PATCH".
+std::string_view version();
+
+// How f32 GEMMs do their arithmetic. f16 and bf16 always use tensor cores with f32 accumulation.
+enum class MathMode {
+  ieee,    // plain f32 FFMA: as accurate as a classic SGEMM (the default)
+  tf32,    // tensor cores on tf32-rounded inputs: fast, about 1e-3 relative error
+  tf32x3,  // three tf32 products per step (big*big + big*small + small*big): near ieee accuracy
+};
+// "ieee", "tf32" or "tf32x3".
+std::string_view to_string(MathMode mode);
+// The mode named by `name`, or nullopt.
+std::optional<MathMode> parse_math_mode(std::string_view name);
+
+// What shapes a compile. Everything here is part of the kernel cache key.
+struct CompileOptions {
+  std::string arch;                           // "sm_90a", "sm_80", ...; empty: the current GPU's
+  MathMode math = MathMode::ieee;             // f32 GEMM arithmetic
+  std::map<std::string, std::int64_t> dims;   // symbolic dims to bake in as constants
+  bool fusion = true;                         // false: one kernel per node (for bisecting)
+  bool want_ptx = false;                      // also keep the PTX (the CLI's --emit ptx)
+};
+
+// A device buffer, as the caller hands it to Kernel::launch.
+struct Tensor {
+  void* data = nullptr;              // a device pointer (CUdeviceptr or a cudaMalloc result)
+  std::vector<std::int64_t> shape;   // row-major, contiguous
+  DType dtype = DType::f32;
+};
+using TensorMap = std::map<std::string, Tensor, std::less<>>;
+using Stream = CUstream_st*;
+
+// One generated kernel of a build, and what came of compiling it.
+struct KernelArtifact {
+  std::string name;         // the CUDA function name
+  std::string source;       // the generated CUDA C++
+  std::string ptx;          // empty unless CompileOptions::want_ptx
+  std::string cubin;
+  std::string cache_key;    // hex digest
+  std::string cache_file;   // the disk entry, or empty when the disk cache is off
+  std::string cache_status; // "memory", "disk" or "compiled"
+  double compile_ms = 0;    // NVRTC time when compiled here
+  std::vector<std::string> headers;  // the embedded headers the source includes
+};
+
+// The output of Engine::build: everything that needs no GPU.
+struct Build {
+  std::string graph_name;
+  std::string arch;                      // as compiled, e.g. "sm_90a"
+  std::string explain;                   // the fusion plan as text
+  std::vector<KernelArtifact> kernels;   // in launch order
+};
+
+// Counters of one Engine's kernel cache.
+struct EngineStats {
+  std::uint64_t memory_hits = 0;
+  std::uint64_t disk_hits = 0;
+  std::uint64_t misses = 0;        // compiled with NVRTC
+  std::uint64_t corrupt_entries = 0;
+  double compile_ms = 0;           // NVRTC time spent
+};
+
+// Where and how an Engine caches kernels.
+struct EngineOptions {
+  // The disk cache directory. Unset: $JITFUSE_CACHE_DIR, else $XDG_CACHE_HOME/jitfuse, else
+  // ~/.cache/jitfuse. JITFUSE_CACHE=off in the environment turns the disk cache off.
+  std::optional<std::filesystem::path> cache_dir;
+  bool disk_cache = true;
+  int device = 0;  // the CUDA device ordinal kernels load on
+};
+
+class Engine;
+
+// A compiled, loaded graph: one or more CUDA kernels (one when fused) ready to launch.
+class Kernel {
+ public:
+  // Binds the tensors by name (every graph input and output), checks their shapes, dtypes,
+  // alignment and overlap, and enqueues the kernels on `stream` (capturable into a CUDA graph
+  // when the plan needs no workspace). Returns without waiting for the GPU.
+  Status launch(const TensorMap& tensors, Stream stream = nullptr) const;
+  // The build this kernel was loaded from.
+  const Build& build() const;
+  // Device bytes of scratch a launch with these tensors needs (0 when fully fused).
+  Expected<std::size_t> workspace_bytes(const TensorMap& tensors) const;
+
+  struct Impl;
+  explicit Kernel(std::shared_ptr<const Impl> impl);
+
+ private:
+  std::shared_ptr<const Impl> impl_;
+};
+
+// Compiles graphs. Thread-safe; holds the in-memory cache and the disk cache handle.
+class Engine {
+ public:
+  explicit Engine(EngineOptions options = {});
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  // Validates, plans, generates and compiles (or finds in the cache) without touching a GPU.
+  // With an empty options.arch it asks the driver for the current GPU's arch.
+  Expected<Build> build(const Graph& graph, const CompileOptions& options);
+  // build(), then loads the kernels on the device.
+  Expected<Kernel> compile(const Graph& graph, const CompileOptions& options);
+  // A snapshot of the cache counters.
+  EngineStats stats() const;
+  // The disk cache directory in use, or empty when it is off.
+  std::filesystem::path cache_dir() const;
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+// The plan for `graph` as a human-readable report (no compile): kernels, fused ops and why,
+// FLOPs and bytes. `format` is "text" or "json".
+Expected<std::string> explain(const Graph& graph, const CompileOptions& options,
+                              std::string_view format = "text");
+
+// The GPU architectures NVRTC can target, e.g. {"sm_75", ..., "sm_90", "sm_90a", ...}.
+Expected<std::vector<std::string>> supported_archs();
+
+}  // namespace jitfuse

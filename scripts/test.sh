@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Builds and runs the test suites through CTest: the CPU suite, then the GPU suite (which
+# prints "skipped: no CUDA driver" and passes on machines without a GPU).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+build="${BUILD_DIR:-build}"
+ctest --test-dir "$build" --output-on-failure -R '^(cpu|install)$'
+log="$build/gpu-tests.log"
+if ! ctest --test-dir "$build" --output-on-failure -V -R '^gpu$' >"$log" 2>&1; then
+  cat "$log"
+  exit 1
+fi
+grep -E 'skipped: no CUDA driver|GPU tests on|test cases:' "$log" | sed -E 's/^[0-9]+: //' | sort -u
+echo "tests: ok"

@@ -1,0 +1,134 @@
+#include "codegen/config.h"
+
+#include <fmt/format.h>
+
+#include <array>
+
+namespace jitfuse {
+namespace {
+
+// Must equal the static_assert in templates/gemm_simt.cu: two f32 buffers of As[BK][BM + 4]
+// and Bs[BK][BN + 4], whatever the element type.
+int simt_smem(const GemmConfig& c) { return 2 * c.bk * (c.bm + c.bn + 8) * 4; }
+
+// Must equal the static_assert in templates/gemm_mma.cu: STAGES buffers of A [BM][BK] and B, rows
+// padded by 16 bytes (B as [BK][BN], when kn, padded by 8 elements).
+int mma_smem(const GemmConfig& c, int elem, bool kn) {
+  const int a = c.bm * (c.bk * elem + 16);
+  const int b = kn ? c.bk * (c.bn + 8) * elem : c.bn * (c.bk * elem + 16);
+  return c.stages * (a + b);
+}
+
+// Dynamic shared memory a block may opt into, per arch family (CUDA programming guide).
+int smem_limit(const Arch& arch) {
+  switch (arch.sm) {
+    case 75: return 64 * 1024;
+    case 80: case 87: return 163 * 1024;
+    case 86: case 88: case 89: case 120: case 121: return 99 * 1024;
+    default: return 227 * 1024;  // sm_90, sm_100, sm_103, sm_110
+  }
+}
+
+// Blocks the grid would have, or a large number when M or N is only known at run time (then
+// the large-problem config is the better bet).
+std::int64_t tiles(const GemmShape& s, int bm, int bn) {
+  if (!s.m || !s.n) return 1 << 30;
+  return ((*s.m + bm - 1) / bm) * ((*s.n + bn - 1) / bn);
+}
+
+// Enough blocks to keep most of an H100's 132 SMs busy (128 blocks run at 97% of a full wave).
+constexpr std::int64_t kFillGrid = 96;
+
+struct MmaTile {
+  int bm, bn, bk, wm, wn, stages;
+  const char* note;
+};
+
+// Candidates, best first, measured on an H100 (bench/NOTES.md): the first that fits the arch's
+// shared memory and (but for the last) fills the GPU wins.
+constexpr std::array<MmaTile, 4> k16bit = {{
+    {256, 128, 64, 64, 64, 3, "256x128 tiles, 64x64 per warp: the most FLOPs per byte loaded"},
+    {128, 128, 64, 64, 64, 3, "128x128 tiles: more blocks for a mid-sized problem"},
+    {128, 128, 32, 64, 32, 4, "128x128x32 tiles: fits 99 KB of shared memory"},
+    {32, 32, 64, 16, 32, 4, "32x32 tiles: a small problem needs many blocks to fill the GPU"},
+}};
+constexpr std::array<MmaTile, 2> kTf32 = {{
+    {256, 128, 16, 64, 64, 4, "256x128 tiles, 64x64 per warp"},
+    {64, 64, 32, 32, 32, 3, "64x64 tiles: a small problem needs many blocks to fill the GPU"},
+}};
+constexpr MmaTile kTf32x3 = {64, 64, 32, 32, 32, 3, "64x64 tiles: three products per step need the registers"};
+constexpr MmaTile kUnaligned = {128, 128, 32, 64, 32, 4, "rows are not 16-byte aligned: element-wise loads"};
+
+GemmConfig from_tile(const MmaTile& t, int elem, bool kn) {
+  GemmConfig c;
+  c.tmpl = GemmTemplate::mma;
+  c.bm = t.bm; c.bn = t.bn; c.bk = t.bk; c.wm = t.wm; c.wn = t.wn; c.stages = t.stages;
+  c.threads = (c.bm / c.wm) * (c.bn / c.wn) * 32;
+  c.smem_bytes = mma_smem(c, elem, kn);
+  c.note = t.note;
+  return c;
+}
+
+template <std::size_t N>
+GemmConfig pick(const std::array<MmaTile, N>& candidates, int elem, bool kn, const Arch& arch,
+                const GemmShape& shape) {
+  GemmConfig fallback;
+  for (std::size_t i = 0; i < N; ++i) {
+    GemmConfig c = from_tile(candidates[i], elem, kn);
+    if (c.smem_bytes > smem_limit(arch)) continue;
+    if (fallback.threads == 0) fallback = c;
+    if (tiles(shape, c.bm, c.bn) >= kFillGrid || i + 1 == N) return c;
+  }
+  return fallback;
+}
+
+GemmConfig simt_config(const GemmShape& shape) {
+  GemmConfig c;
+  c.tmpl = GemmTemplate::simt;
+  if (tiles(shape, 128, 128) >= kFillGrid) {
+    c.bm = 128; c.bn = 128; c.bk = 8; c.tm = 8; c.tn = 8;
+  } else {
+    c.bm = 32; c.bn = 32; c.bk = 16; c.tm = 4; c.tn = 4;
+    c.note = "32x32 tiles: a small problem needs many blocks to fill the GPU";
+  }
+  c.threads = (c.bm / c.tm) * (c.bn / c.tn);
+  c.smem_bytes = simt_smem(c);
+  return c;
+}
+
+}  // namespace
+
+std::string GemmConfig::describe() const {
+  if (tmpl == GemmTemplate::simt) {
+    return fmt::format("gemm_simt.cu {}x{}x{} tiles, {}x{} per thread, {} threads, {} B smem", bm,
+                       bn, bk, tm, tn, threads, smem_bytes);
+  }
+  return fmt::format("gemm_mma.cu ({}) {}x{}x{} tiles, {}x{} per warp, {} stages, {} threads, "
+                     "{} B smem", mma_macro, bm, bn, bk, wm, wn, stages, threads, smem_bytes);
+}
+
+std::string GemmConfig::template_file() const {
+  return tmpl == GemmTemplate::simt ? "gemm_simt.cu" : "gemm_mma.cu";
+}
+
+GemmConfig choose_gemm_config(DType dtype, MathMode math, bool kn, bool aligned, const Arch& arch,
+                              const GemmShape& shape) {
+  if (dtype == DType::f32 && math == MathMode::ieee) return simt_config(shape);
+  if (arch.sm < 80) {
+    GemmConfig c = simt_config(shape);
+    c.note = fmt::format("{} has no bf16/tf32 mma.sync: f32 FFMA on the SIMT path", arch.name());
+    return c;
+  }
+  const int elem = int(dtype_size(dtype));
+  GemmConfig c;
+  if (!aligned) c = from_tile(kUnaligned, elem, kn);
+  else if (dtype != DType::f32) c = pick(k16bit, elem, kn, arch, shape);
+  else if (math == MathMode::tf32) c = pick(kTf32, elem, kn, arch, shape);
+  else c = from_tile(kTf32x3, elem, kn);
+  if (dtype == DType::f16) c.mma_macro = "JF_MMA_F16";
+  else if (dtype == DType::bf16) c.mma_macro = "JF_MMA_BF16";
+  else c.mma_macro = math == MathMode::tf32 ? "JF_MMA_TF32" : "JF_MMA_TF32X3";
+  return c;
+}
+
+}  // namespace jitfuse

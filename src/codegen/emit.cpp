@@ -1,0 +1,219 @@
+#include "codegen/emit.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <set>
+
+namespace jitfuse {
+namespace {
+
+std::string elem_type(DType dtype) {
+  switch (dtype) {
+    case DType::f32: return "float";
+    case DType::f16: return "jf_f16";
+    case DType::bf16: return "jf_bf16";
+  }
+  return "float";
+}
+
+std::string dtype_header(DType dtype) {
+  switch (dtype) {
+    case DType::f16: return "jitfuse/kernels/f16.cuh";
+    case DType::bf16: return "jitfuse/kernels/bf16.cuh";
+    default: return "";
+  }
+}
+
+// A dim as a JF_X(p) macro body: the literal when fixed, else the struct member.
+std::string dim_macro(const char* name, const Dim& d, const char* member) {
+  return d.is_symbolic() ? fmt::format("#define {}(p) ((p).{})  // {}\n", name, member, d.symbol)
+                         : fmt::format("#define {}(p) {}\n", name, d.size);
+}
+
+std::string var(const Value& v) { return "v_" + v.name; }
+
+// The source's parts, assembled in a fixed order.
+struct Builder {
+  const TypedGraph& g;
+  const KernelPlan& k;
+  KernelSource out;
+  std::string defines;
+  std::string fields;
+  std::string body;
+
+  void pointer(std::string field, int value, bool writes, int align, std::string note) {
+    const std::string type = elem_type(g.dtype);
+    fields += fmt::format("  {}{}* __restrict__ {};  // {}\n", writes ? "" : "const ", type, field,
+                          note);
+    out.params.push_back(Param{std::move(field), Param::Kind::pointer, value, writes, align, {}});
+  }
+  void scalar(Param::Kind kind, std::string field) {
+    fields += fmt::format("  {} {};\n", kind == Param::Kind::i32 ? "int" : "long long", field);
+    out.params.push_back(Param{field, kind, -1, false, 0, field});
+  }
+
+  // The fused elementwise ops, one SSA line each, and the stores of what leaves the kernel.
+  void ops(const std::string& index) {
+    for (int op : k.ops) {
+      const TypedNode& n = g.nodes[op];
+      std::vector<std::string> args;
+      for (int in : n.inputs) args.push_back(var(g.values[in]));
+      body += fmt::format("  const float {} = {};\n", var(g.values[n.output]),
+                          n.op->device(args, n.attrs));
+      store_if_needed(n.output, index);
+    }
+  }
+  void store_if_needed(int value, const std::string& index) {
+    if (std::find(k.stores.begin(), k.stores.end(), value) == k.stores.end()) return;
+    body += fmt::format("  jf_st(p.out_{}, {}, {});\n", g.values[value].name, index,
+                        var(g.values[value]));
+  }
+  void store_params() {
+    for (int v : k.stores) {
+      pointer("out_" + g.values[v].name, v, true, 0,
+              fmt::format("{} {}", g.values[v].name, to_string(g.values[v].shape)));
+    }
+  }
+};
+
+std::vector<std::string> op_headers(const TypedGraph& g, const KernelPlan& k) {
+  std::set<std::string> set;
+  for (int op : k.ops) {
+    if (!g.nodes[op].op->header.empty()) set.insert(std::string(g.nodes[op].op->header));
+  }
+  return {set.begin(), set.end()};
+}
+
+bool vector_rows(const Dim& row_length, DType dtype) {
+  return !row_length.is_symbolic() && (row_length.size * std::int64_t(dtype_size(dtype))) % 16 == 0;
+}
+
+void emit_gemm(Builder& b, const EmitOptions& options) {
+  const TypedGraph& g = b.g;
+  const TypedNode& gemm = g.nodes[b.k.gemm];
+  const Value& a = g.values[gemm.inputs[0]];
+  const Value& bv = g.values[gemm.inputs[1]];
+  const bool kn = gemm.attrs.choice("b_layout") == "kn";
+  const Dim M = a.shape[0], K = a.shape[1], N = g.values[gemm.output].shape[1];
+  auto known = [](const Dim& d) { return d.is_symbolic() ? std::nullopt : std::optional(d.size); };
+  const bool vec_a = vector_rows(K, g.dtype);
+  const bool vec_b = vector_rows(kn ? N : K, g.dtype);
+  const GemmConfig c = choose_gemm_config(g.dtype, options.math, kn, vec_a && vec_b, options.arch,
+                                          {known(M), known(N), known(K)});
+
+  b.defines += fmt::format("typedef {} jf_elem_t;\n", elem_type(g.dtype));
+  if (!c.mma_macro.empty()) b.defines += fmt::format("#define {} 1\n", c.mma_macro);
+  b.defines += fmt::format("#define JF_B_KN {}\n#define JF_VEC_A {}\n#define JF_VEC_B {}\n", kn ? 1 : 0,
+                           vec_a ? 1 : 0, vec_b ? 1 : 0);
+  b.defines += fmt::format("#define JF_BM {}\n#define JF_BN {}\n#define JF_BK {}\n", c.bm, c.bn, c.bk);
+  if (c.tmpl == GemmTemplate::mma) {
+    b.defines += fmt::format("#define JF_WM {}\n#define JF_WN {}\n#define JF_STAGES {}\n", c.wm,
+                             c.wn, c.stages);
+  } else {
+    b.defines += fmt::format("#define JF_TM {}\n#define JF_TN {}\n", c.tm, c.tn);
+  }
+  b.defines += fmt::format("#define JF_THREADS {}\n#define JF_SMEM_BYTES {}\n", c.threads,
+                           c.smem_bytes);
+  b.defines += dim_macro("JF_M", M, "M") + dim_macro("JF_N", N, "N") + dim_macro("JF_K", K, "K");
+
+  b.pointer("a", gemm.inputs[0], false, vec_a ? 16 : 0,
+            fmt::format("A = {} {}", a.name, to_string(a.shape)));
+  b.pointer("b", gemm.inputs[1], false, vec_b ? 16 : 0,
+            fmt::format("B = {} {} ({})", bv.name, to_string(bv.shape), kn ? "kn" : "nk"));
+  const Value& y = g.values[gemm.output];
+  if (gemm.inputs.size() == 3) {
+    const Value& bias = g.values[gemm.inputs[2]];
+    b.pointer("in_" + bias.name, gemm.inputs[2], false, 0,
+              fmt::format("{} {}", bias.name, to_string(bias.shape)));
+    b.body += fmt::format("  const float {} = acc + jf_ld(p.in_{}, col);\n", var(y), bias.name);
+  } else {
+    b.body += fmt::format("  const float {} = acc;\n", var(y));
+  }
+  b.store_params();
+  b.scalar(Param::Kind::i32, "M");
+  b.scalar(Param::Kind::i32, "N");
+  b.scalar(Param::Kind::i32, "K");
+  const std::string index = "(long long)row * JF_N(p) + col";
+  b.store_if_needed(gemm.output, index);
+  b.ops(index);
+
+  b.out.config = c.describe() + (c.note.empty() ? "" : "; " + c.note);
+  b.out.launch = LaunchConfig{KernelKind::gemm, c.threads, c.smem_bytes, c.bm, c.bn, 0};
+  b.out.includes.push_back("jitfuse/templates/" + c.template_file());
+}
+
+void emit_elementwise(Builder& b) {
+  const TypedGraph& g = b.g;
+  const Shape& shape = g.values[b.k.space].shape;
+  const std::int64_t numel = static_numel(shape);
+  constexpr int kThreads = 256;
+  b.defines += fmt::format("#define JF_THREADS {}\n", kThreads);
+  b.defines += numel < 0 ? "#define JF_NUMEL(p) ((p).numel)\n"
+                         : fmt::format("#define JF_NUMEL(p) {}LL\n", numel);
+  for (int v : b.k.loads) {
+    const Value& val = g.values[v];
+    b.pointer("in_" + val.name, v, false, 0, fmt::format("{} {}", val.name, to_string(val.shape)));
+    b.body += fmt::format("  const float {} = jf_ld(p.in_{}, i);\n", var(val), val.name);
+  }
+  b.store_params();
+  b.scalar(Param::Kind::i64, "numel");
+  b.ops("i");
+  b.out.config = fmt::format("elementwise.cu, {} threads, grid-stride over {} elements", kThreads,
+                             numel < 0 ? to_string(shape) : std::to_string(numel));
+  b.out.launch = LaunchConfig{KernelKind::elementwise, kThreads, 0, 0, 0, 4};
+  b.out.includes.push_back("jitfuse/templates/elementwise.cu");
+}
+
+std::string describe_ops(const TypedGraph& g, const KernelPlan& k) {
+  std::vector<std::string> parts;
+  if (k.gemm >= 0) parts.push_back(fmt::format("{} = gemm", g.nodes[k.gemm].name));
+  for (int op : k.ops) parts.push_back(fmt::format("{} = {}", g.nodes[op].name, g.nodes[op].op->name));
+  std::string out;
+  for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
+  return out;
+}
+
+}  // namespace
+
+Expected<KernelSource> emit_source(const TypedGraph& g, const Plan& plan, int kernel,
+                                   const EmitOptions& options) {
+  if (kernel < 0 || kernel >= int(plan.kernels.size())) {
+    return make_error(ErrorCode::internal, fmt::format("emit_source: no kernel {}", kernel));
+  }
+  const KernelPlan& k = plan.kernels[kernel];
+  Builder b{g, k, {}, {}, {}, {}};
+  b.out.name = k.name;
+  b.defines = fmt::format("#define JF_KERNEL_NAME {}\n", k.name);
+  if (k.kind == KernelKind::gemm) emit_gemm(b, options);
+  else emit_elementwise(b);
+
+  std::vector<std::string> includes = {"jitfuse/kernels/types.cuh"};
+  if (!dtype_header(g.dtype).empty()) includes.push_back(dtype_header(g.dtype));
+  for (auto& h : op_headers(g, k)) includes.push_back(h);
+  includes.insert(includes.end(), b.out.includes.begin(), b.out.includes.end());
+  b.out.includes = includes;
+
+  std::string code = fmt::format(
+      "// Generated by jitfuse: graph '{}', kernel {} of {}: {}.\n"
+      "// {}; dtype {}{}, {}.\n",
+      g.name, kernel, plan.kernels.size(), describe_ops(g, k), b.out.config, to_string(g.dtype),
+      g.dtype == DType::f32 && k.kind == KernelKind::gemm
+          ? fmt::format(", math {}", to_string(options.math)) : "",
+      options.arch.name());
+  for (std::size_t i = 0; i + 1 < includes.size(); ++i) code += fmt::format("#include \"{}\"\n", includes[i]);
+  code += "\n" + b.defines + "\nstruct jf_params {\n" + b.fields + "};\n\n";
+  if (k.kind == KernelKind::gemm) {
+    code += "// The fused epilogue: once per output element, on the f32 accumulator.\n"
+            "__device__ __forceinline__ void jf_epilogue(const jf_params& p, int row, int col, "
+            "float acc) {\n";
+  } else {
+    code += "// The fused elementwise body: once per element.\n"
+            "__device__ __forceinline__ void jf_elementwise(const jf_params& p, long long i) {\n";
+  }
+  code += b.body + "}\n\n" + fmt::format("#include \"{}\"\n", includes.back());
+  b.out.code = std::move(code);
+  return std::move(b.out);
+}
+
+}  // namespace jitfuse

@@ -1,0 +1,55 @@
+// emit_source: one kernel of a Plan -> CUDA C++ source. The source is a short generated
+// prologue (types, dims, the parameter struct, the fused epilogue) followed by an #include of
+// a template from templates/. Deterministic, byte for byte.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "codegen/config.h"
+#include "common/arch.h"
+#include "plan/plan.h"
+
+namespace jitfuse {
+
+// One field of the kernel's parameter struct, and what the host binds to it.
+struct Param {
+  enum class Kind { pointer, i32, i64 };
+  std::string field;  // member name in jf_params
+  Kind kind = Kind::pointer;
+  int value = -1;     // pointer: the value id whose buffer it is
+  bool writes = false;
+  int align = 0;      // pointer: alignment in bytes the kernel relies on (16 for vector loads)
+  std::string dim;    // i32/i64: "M", "N", "K" (gemm) or "numel" (elementwise)
+};
+
+// How the host launches a kernel.
+struct LaunchConfig {
+  KernelKind kind = KernelKind::elementwise;
+  int threads = 0;
+  int smem_bytes = 0;       // dynamic shared memory
+  int tile_m = 0, tile_n = 0;   // gemm: grid = ceil(M/tile_m) * ceil(N/tile_n)
+  int items_per_thread = 0;     // elementwise: elements each thread handles per grid pass
+};
+
+// A generated kernel.
+struct KernelSource {
+  std::string name;                   // the CUDA function name
+  std::string code;                   // the translation unit NVRTC compiles
+  std::vector<std::string> includes;  // embedded headers the prologue includes, template last
+  std::string config;                 // the template instance, for explain
+  std::vector<Param> params;          // in struct order
+  LaunchConfig launch;
+};
+
+// What the generated code depends on beyond the plan.
+struct EmitOptions {
+  Arch arch;
+  MathMode math = MathMode::ieee;
+};
+
+// Generates kernel `kernel` of `plan`.
+Expected<KernelSource> emit_source(const TypedGraph& g, const Plan& plan, int kernel,
+                                   const EmitOptions& options);
+
+}  // namespace jitfuse

@@ -1,0 +1,36 @@
+#include "common/log.h"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <cstdlib>
+#include <string>
+
+namespace jitfuse::log {
+namespace {
+
+spdlog::logger& logger() {
+  static std::shared_ptr<spdlog::logger> l = [] {
+    auto s = spdlog::stderr_color_mt("jitfuse");
+    s->set_pattern("[%n] %^%l%$: %v");
+    s->set_level(spdlog::level::warn);
+    if (const char* env = std::getenv("JITFUSE_LOG")) {
+      const std::string v = env;
+      if (v == "debug") s->set_level(spdlog::level::debug);
+      else if (v == "info") s->set_level(spdlog::level::info);
+      else if (v == "off") s->set_level(spdlog::level::off);
+    }
+    return s;
+  }();
+  return *l;
+}
+
+}  // namespace
+
+void set_verbose(bool on) { logger().set_level(on ? spdlog::level::debug : spdlog::level::warn); }
+bool verbose() { return logger().should_log(spdlog::level::debug); }
+void debug(std::string_view message) { logger().debug("{}", message); }
+void info(std::string_view message) { logger().info("{}", message); }
+void warn(std::string_view message) { logger().warn("{}", message); }
+
+}  // namespace jitfuse::log

@@ -1,0 +1,272 @@
+// The pipeline, top to bottom:
+//   validate -> specialize -> plan_fusion -> emit_source -> key -> cache lookup -> nvrtc
+//   -> store -> load -> Kernel
+// Each step is a function from one plain value to the next; Trace times and dumps them.
+#include <fmt/format.h>
+
+#include <cstdlib>
+
+#include "cache/key.h"
+#include "common/log.h"
+#include "common/text.h"
+#include "engine/engine_impl.h"
+#include "engine/trace.h"
+#include "nvrtc/nvrtc.h"
+#include "plan/explain.h"
+
+namespace jitfuse {
+namespace {
+
+bool fusion_disabled_by_env() {
+  const char* v = std::getenv("JITFUSE_DISABLE_FUSION");
+  return v && *v && std::string_view(v) != "0";
+}
+
+// The arch to compile for: the caller's, else the GPU's (with the "a" features on sm_90+).
+Expected<Arch> resolve_arch(const std::string& requested, Engine::Impl& engine) {
+  if (!requested.empty()) {
+    JF_ASSIGN_OR_RETURN(Arch arch, parse_arch(requested));
+    JF_RETURN_IF_ERROR(check_arch(arch));
+    return arch;
+  }
+  auto device = engine.open_device();
+  if (!device.ok()) {
+    return make_error(ErrorCode::bad_option,
+                      fmt::format("no arch was given and there is no GPU to take it from ({}); "
+                                  "pass one, e.g. --arch sm_90a (see `jitfuse archs`)",
+                                  device.error().message));
+  }
+  Arch arch{(*device)->cc_major() * 10 + (*device)->cc_minor(), false};
+  if (arch.sm >= 90) {
+    Arch specific{arch.sm, true};
+    if (check_arch(specific).ok()) return specific;
+  }
+  JF_RETURN_IF_ERROR(check_arch(arch));
+  return arch;
+}
+
+std::string describe_graph(const TypedGraph& g) {
+  std::string out = fmt::format("graph {} ({})\n", g.name, to_string(g.dtype));
+  for (const Value& v : g.values) {
+    out += fmt::format("  {} {}{}\n", v.name, to_string(v.shape),
+                       v.producer < 0 ? " input" : (v.is_output ? " output" : ""));
+  }
+  for (const TypedNode& n : g.nodes) out += fmt::format("  node {} = {}\n", n.name, n.op->name);
+  return out;
+}
+
+// Memory, then disk, then NVRTC (and store). Counts what happened.
+Expected<KernelArtifact> find_or_compile(Engine::Impl& e, const KernelSource& src, const Arch& arch,
+                                         const std::vector<std::string>& options,
+                                         const CacheKey& key, Trace& trace) {
+  KernelArtifact art;
+  art.name = src.name;
+  art.source = src.code;
+  art.cache_key = key.digest;
+  art.headers = src.includes;
+  if (e.disk) art.cache_file = e.disk->path(key).string();
+  {
+    std::lock_guard lock(e.mu);
+    if (auto it = e.memory.find(key.digest); it != e.memory.end()) {
+      ++e.stats.memory_hits;
+      art.cubin = it->second->cubin;
+      art.ptx = it->second->ptx;
+      art.cache_status = "memory";
+      trace.after("cache", [&] { return "memory hit " + key.digest; });
+      log::debug(fmt::format("cache: memory hit for {}", src.name));
+      return art;
+    }
+  }
+  std::optional<CacheEntry> entry;
+  if (e.disk) {
+    CacheLookup found = e.disk->load(key);
+    if (!found.corrupt.empty()) {
+      std::lock_guard lock(e.mu);
+      ++e.stats.corrupt_entries;
+      if (e.reported.insert(art.cache_file).second) {
+        log::warn(fmt::format("cache entry {} is corrupt ({}); recompiling and replacing it",
+                              art.cache_file, found.corrupt));
+      }
+    }
+    entry = std::move(found.entry);
+  }
+  if (entry) {
+    art.cache_status = "disk";
+    log::debug(fmt::format("cache: disk hit for {} ({})", src.name, art.cache_file));
+    trace.after("cache", [&] { return "disk hit " + art.cache_file; });
+  } else {
+    log::debug(fmt::format("cache: miss for {}; compiling for {} with NVRTC", src.name, arch.name()));
+    trace.after("cache", [&] { return "miss " + key.digest; });
+    JF_ASSIGN_OR_RETURN(Compiled c, nvrtc_compile(src, options));
+    art.compile_ms = c.ms;
+    art.cache_status = "compiled";
+    log::debug(fmt::format("nvrtc: compiled {} in {:.1f} ms ({} bytes of cubin)", src.name, c.ms,
+                           c.cubin.size()));
+    trace.after("nvrtc", [&] { return fmt::format("{:.1f} ms\n{}", c.ms, c.log); });
+    entry = CacheEntry{std::move(c.cubin), std::move(c.ptx)};
+    if (e.disk) {
+      if (Status s = e.disk->store(key, *entry); !s.ok()) {
+        std::lock_guard lock(e.mu);
+        if (e.reported.insert(e.disk->dir().string()).second) {
+          log::warn(fmt::format("cannot write to the kernel cache, so kernels will be recompiled "
+                                "next time: {}", s.error().to_string()));
+        }
+      }
+      trace.after("store", [&] { return art.cache_file; });
+    }
+  }
+  art.cubin = entry->cubin;
+  art.ptx = entry->ptx;
+  std::lock_guard lock(e.mu);
+  if (art.cache_status == "disk") ++e.stats.disk_hits;
+  else {
+    ++e.stats.misses;
+    e.stats.compile_ms += art.compile_ms;
+  }
+  e.memory.emplace(key.digest, std::make_shared<const CacheEntry>(std::move(*entry)));
+  return art;
+}
+
+}  // namespace
+
+std::string_view version() { return JITFUSE_VERSION; }
+
+std::string_view to_string(MathMode mode) {
+  switch (mode) {
+    case MathMode::ieee: return "ieee";
+    case MathMode::tf32: return "tf32";
+    case MathMode::tf32x3: return "tf32x3";
+  }
+  return "?";
+}
+
+std::optional<MathMode> parse_math_mode(std::string_view name) {
+  if (name == "ieee") return MathMode::ieee;
+  if (name == "tf32") return MathMode::tf32;
+  if (name == "tf32x3") return MathMode::tf32x3;
+  return std::nullopt;
+}
+
+Expected<std::shared_ptr<cu::Device>> Engine::Impl::open_device() {
+  std::lock_guard lock(mu);
+  if (!device) {
+    JF_ASSIGN_OR_RETURN(device, cu::Device::open(options.device));
+  }
+  return device;
+}
+
+Expected<Built> Engine::Impl::build(const Graph& graph, const CompileOptions& options) {
+  Trace trace;
+  Built out;
+  JF_ASSIGN_OR_RETURN(TypedGraph typed, validate(graph));
+  trace.after("validate", [&] { return describe_graph(typed); });
+  JF_ASSIGN_OR_RETURN(out.graph, specialize(std::move(typed), options.dims));
+  trace.after("specialize", [&] { return describe_graph(out.graph); });
+  JF_ASSIGN_OR_RETURN(Arch arch, resolve_arch(options.arch, *this));
+  JF_ASSIGN_OR_RETURN(NvrtcVersion nvrtc, nvrtc_version());
+  trace.after("arch", [&] { return arch.name() + " with " + nvrtc.tag(); });
+  out.plan = plan_fusion(out.graph, options.fusion && !fusion_disabled_by_env());
+  trace.after("plan", [&] { return explain_text(out.graph, out.plan, {arch.name(), options.math}); });
+
+  out.build.graph_name = out.graph.name;
+  out.build.arch = arch.name();
+  const std::vector<std::string> nvrtc_opts = nvrtc_options(arch);
+  for (std::size_t i = 0; i < out.plan.kernels.size(); ++i) {
+    JF_ASSIGN_OR_RETURN(KernelSource src,
+                        emit_source(out.graph, out.plan, int(i), {arch, options.math}));
+    trace.after("emit", [&] { return src.code; });
+    const CacheKey key = make_key(src, arch, nvrtc_opts, nvrtc);
+    trace.after("key", [&] { return key.digest + " " + key.file_name; });
+    JF_ASSIGN_OR_RETURN(KernelArtifact art, find_or_compile(*this, src, arch, nvrtc_opts, key, trace));
+    out.build.kernels.push_back(std::move(art));
+    out.sources.push_back(std::move(src));
+  }
+  out.build.explain = explain_text(out.graph, out.plan, {arch.name(), options.math, &out.sources});
+  return out;
+}
+
+Engine::Engine(EngineOptions options) : impl_(std::make_unique<Impl>()) {
+  impl_->options = std::move(options);
+  std::optional<std::filesystem::path> dir = impl_->options.cache_dir;
+  if (!dir) dir = default_cache_dir();
+  if (impl_->options.disk_cache && dir) impl_->disk.emplace(*dir);
+}
+
+Engine::~Engine() = default;
+
+Expected<Build> Engine::build(const Graph& graph, const CompileOptions& options) {
+  JF_ASSIGN_OR_RETURN(Built b, impl_->build(graph, options));
+  return std::move(b.build);
+}
+
+Expected<Kernel> Engine::compile(const Graph& graph, const CompileOptions& options) {
+  JF_ASSIGN_OR_RETURN(auto device, impl_->open_device());
+  JF_ASSIGN_OR_RETURN(Built built, impl_->build(graph, options));
+  Trace trace;
+  auto k = std::make_shared<Kernel::Impl>();
+  k->device = device;
+  for (std::size_t i = 0; i < built.sources.size(); ++i) {
+    const KernelArtifact& art = built.build.kernels[i];
+    std::shared_ptr<cu::Module> mod;
+    {
+      std::lock_guard lock(impl_->mu);
+      if (auto it = impl_->modules.find(art.cache_key); it != impl_->modules.end()) mod = it->second;
+    }
+    if (!mod) {
+      JF_ASSIGN_OR_RETURN(mod, cu::Module::load(device, art.cubin, art.name,
+                                                built.sources[i].launch.smem_bytes));
+      std::lock_guard lock(impl_->mu);
+      impl_->modules.emplace(art.cache_key, mod);
+    }
+    trace.after("load", [&] {
+      return fmt::format("{} on {}: {} registers/thread", art.name, device->name(), mod->registers());
+    });
+    k->modules.push_back(std::move(mod));
+  }
+  k->built = std::move(built);
+  return Kernel(std::move(k));
+}
+
+EngineStats Engine::stats() const {
+  std::lock_guard lock(impl_->mu);
+  return impl_->stats;
+}
+
+std::filesystem::path Engine::cache_dir() const {
+  return impl_->disk ? impl_->disk->dir() : std::filesystem::path();
+}
+
+Expected<std::string> explain(const Graph& graph, const CompileOptions& options,
+                              std::string_view format) {
+  if (format != "text" && format != "json") {
+    return make_error(ErrorCode::bad_option,
+                      fmt::format("explain format must be \"text\" or \"json\", got \"{}\"", format));
+  }
+  JF_ASSIGN_OR_RETURN(TypedGraph typed, validate(graph));
+  JF_ASSIGN_OR_RETURN(typed, specialize(std::move(typed), options.dims));
+  const Plan plan = plan_fusion(typed, options.fusion && !fusion_disabled_by_env());
+  ExplainContext ctx{"", options.math, nullptr};
+  std::vector<KernelSource> sources;
+  // The template choice needs an arch; without one (and no GPU) explain the plan alone.
+  Engine::Impl probe;
+  if (auto arch = resolve_arch(options.arch, probe); arch.ok()) {
+    ctx.arch = arch->name();
+    for (std::size_t i = 0; i < plan.kernels.size(); ++i) {
+      JF_ASSIGN_OR_RETURN(KernelSource s, emit_source(typed, plan, int(i), {*arch, options.math}));
+      sources.push_back(std::move(s));
+    }
+    ctx.sources = &sources;
+  } else if (!options.arch.empty()) {
+    return arch.error();
+  }
+  return format == "json" ? explain_json(typed, plan, ctx) : explain_text(typed, plan, ctx);
+}
+
+Expected<std::vector<std::string>> supported_archs() {
+  JF_ASSIGN_OR_RETURN(auto archs, nvrtc_archs());
+  std::vector<std::string> names;
+  for (const Arch& a : archs) names.push_back(a.name());
+  return names;
+}
+
+}  // namespace jitfuse

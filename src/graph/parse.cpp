@@ -1,0 +1,301 @@
+// parse: JSON text -> Graph. Checks JSON syntax, duplicate keys and the JSON type of every
+// key; what the values mean (ops, names, shapes) is validate's job.
+#include <fmt/format.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "common/text.h"
+#include "jitfuse/graph.hpp"
+
+namespace jitfuse {
+namespace {
+
+using json = nlohmann::json;
+
+// Finds the first duplicate key while nlohmann parses (it would silently keep the last one).
+class DuplicateKeyFinder {
+ public:
+  bool operator()(int /*depth*/, json::parse_event_t event, json& parsed) {
+    using E = json::parse_event_t;
+    switch (event) {
+      case E::object_start:
+      case E::array_start:
+        stack_.push_back(Frame{event == E::object_start, {}, {}, -1, child_path()});
+        break;
+      case E::key: {
+        Frame& top = stack_.back();
+        top.key = parsed.get<std::string>();
+        if (!top.keys.insert(top.key).second && duplicate_.empty()) {
+          duplicate_ = top.path + "/" + pointer_token(top.key);
+        }
+        break;
+      }
+      case E::value:
+        child_path();  // advances an enclosing array's index
+        break;
+      case E::object_end:
+      case E::array_end:
+        stack_.pop_back();
+        break;
+    }
+    return true;
+  }
+  const std::string& duplicate() const { return duplicate_; }
+  // Where the parser is: the pointer of the value it is reading (for errors it throws).
+  std::string position() const {
+    if (stack_.empty()) return "";
+    const Frame& top = stack_.back();
+    if (top.object) return top.path + "/" + pointer_token(top.key);
+    return top.path + "/" + std::to_string(top.index + 1);
+  }
+
+ private:
+  struct Frame {
+    bool object;
+    std::set<std::string> keys;
+    std::string key;
+    long index;
+    std::string path;
+  };
+  std::string child_path() {
+    if (stack_.empty()) return "";
+    Frame& top = stack_.back();
+    if (top.object) return top.path + "/" + pointer_token(top.key);
+    return top.path + "/" + std::to_string(++top.index);
+  }
+  std::vector<Frame> stack_;
+  std::string duplicate_;
+};
+
+std::string type_name(const json& j) {
+  switch (j.type()) {
+    case json::value_t::null: return "null";
+    case json::value_t::boolean: return "a boolean";
+    case json::value_t::string: return "a string";
+    case json::value_t::array: return "an array";
+    case json::value_t::object: return "an object";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned:
+    case json::value_t::number_float: return "a number";
+    default: return "an unknown JSON value";
+  }
+}
+
+Error schema(std::string pointer, std::string message) {
+  return make_error(ErrorCode::schema, std::move(message), std::move(pointer));
+}
+
+// Checks that `obj` holds only `allowed` keys and every `required` one.
+Status check_keys(const json& obj, const std::string& ptr, std::vector<std::string_view> allowed,
+                  std::vector<std::string_view> required, std::string_view what) {
+  for (const auto& [key, value] : obj.items()) {
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      std::vector<std::string> names(allowed.begin(), allowed.end());
+      return schema(ptr + "/" + pointer_token(key),
+                    fmt::format("{} has no key '{}'{}; expected {}", what, key,
+                                did_you_mean(key, names), join(names, ", ")));
+    }
+  }
+  for (std::string_view key : required) {
+    if (!obj.contains(key)) {
+      return schema(ptr, fmt::format("{} needs the key '{}'", what, key));
+    }
+  }
+  return {};
+}
+
+Expected<std::string> get_string(const json& j, const std::string& ptr, std::string_view what) {
+  if (!j.is_string()) {
+    return schema(ptr, fmt::format("{} must be a string, got {}", what, type_name(j)));
+  }
+  return j.get<std::string>();
+}
+
+Expected<Shape> parse_shape(const json& j, const std::string& ptr) {
+  if (!j.is_array()) {
+    return schema(ptr, fmt::format("shape must be an array of sizes and symbols, got {}",
+                                   type_name(j)));
+  }
+  Shape shape;
+  for (std::size_t i = 0; i < j.size(); ++i) {
+    const json& d = j[i];
+    const std::string dp = fmt::format("{}/{}", ptr, i);
+    if (d.is_number_integer() || d.is_number_unsigned()) {
+      const auto size = d.get<std::int64_t>();
+      if (size < 1 || (d.is_number_unsigned() && d.get<std::uint64_t>() > INT64_MAX)) {
+        return schema(dp, fmt::format("a dimension must be >= 1, got {}", d.dump()));
+      }
+      shape.push_back(Dim{size, {}});
+    } else if (d.is_string()) {
+      const auto sym = d.get<std::string>();
+      if (!is_identifier(sym)) {
+        return schema(dp, fmt::format("a symbolic dimension must be an identifier such as "
+                                      "\"M\", got \"{}\"", sym));
+      }
+      shape.push_back(Dim{0, sym});
+    } else {
+      return schema(dp, fmt::format("a dimension must be a positive integer or a symbol "
+                                    "such as \"M\", got {}", d.is_number() ? d.dump() : type_name(d)));
+    }
+  }
+  return shape;
+}
+
+Expected<TensorDecl> parse_input(const std::string& name, const json& j, const std::string& ptr) {
+  if (!j.is_object()) {
+    return schema(ptr, fmt::format("input '{}' must be an object with dtype and shape, got {}",
+                                   name, type_name(j)));
+  }
+  JF_RETURN_IF_ERROR(check_keys(j, ptr, {"dtype", "shape"}, {"dtype", "shape"},
+                                fmt::format("input '{}'", name)));
+  TensorDecl decl;
+  decl.name = name;
+  decl.pointer = ptr;
+  JF_ASSIGN_OR_RETURN(std::string dtype, get_string(j["dtype"], ptr + "/dtype", "dtype"));
+  const auto dt = parse_dtype(dtype);
+  if (!dt) {
+    return schema(ptr + "/dtype",
+                  fmt::format("dtype must be one of f32, f16, bf16; got \"{}\"{}", dtype,
+                              did_you_mean(dtype, std::vector<std::string>{"f32", "f16", "bf16"})));
+  }
+  decl.dtype = *dt;
+  JF_ASSIGN_OR_RETURN(decl.shape, parse_shape(j["shape"], ptr + "/shape"));
+  return decl;
+}
+
+Expected<Node> parse_node(const json& j, const std::string& ptr) {
+  if (!j.is_object()) {
+    return schema(ptr, fmt::format("a node must be an object, got {}", type_name(j)));
+  }
+  for (std::string_view key : {"name", "op", "inputs"}) {
+    if (!j.contains(key)) return schema(ptr, fmt::format("a node needs the key '{}'", key));
+  }
+  Node node;
+  node.pointer = ptr;
+  JF_ASSIGN_OR_RETURN(node.name, get_string(j["name"], ptr + "/name", "a node's name"));
+  JF_ASSIGN_OR_RETURN(node.op, get_string(j["op"], ptr + "/op", "op"));
+  const json& inputs = j["inputs"];
+  if (!inputs.is_array()) {
+    return schema(ptr + "/inputs", fmt::format("inputs must be an array of names, got {}",
+                                               type_name(inputs)));
+  }
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    JF_ASSIGN_OR_RETURN(std::string in, get_string(inputs[i], fmt::format("{}/inputs/{}", ptr, i),
+                                                   "an input reference"));
+    node.inputs.push_back(std::move(in));
+  }
+  for (const auto& [key, value] : j.items()) {
+    if (key == "name" || key == "op" || key == "inputs") continue;
+    const std::string ap = ptr + "/" + pointer_token(key);
+    if (value.is_number()) {
+      node.attrs[key] = value.get<double>();
+    } else if (value.is_string()) {
+      node.attrs[key] = value.get<std::string>();
+    } else {
+      return make_error(ErrorCode::bad_attribute,
+                        fmt::format("attribute '{}' of node '{}' must be a number or a string, "
+                                    "got {}", key, node.name, type_name(value)), ap);
+    }
+  }
+  return node;
+}
+
+Expected<Graph> parse_document(const json& doc, std::string source) {
+  if (!doc.is_object()) {
+    return schema("", fmt::format("a graph must be a JSON object, got {}", type_name(doc)));
+  }
+  JF_RETURN_IF_ERROR(check_keys(doc, "", {"name", "inputs", "nodes", "outputs"},
+                                {"name", "inputs", "nodes", "outputs"}, "a graph"));
+  Graph g;
+  g.source = std::move(source);
+  JF_ASSIGN_OR_RETURN(g.name, get_string(doc["name"], "/name", "the graph's name"));
+
+  const json& inputs = doc["inputs"];
+  if (!inputs.is_object()) {
+    return schema("/inputs", fmt::format("inputs must be an object mapping names to "
+                                         "{{dtype, shape}}, got {}", type_name(inputs)));
+  }
+  for (const auto& [name, decl] : inputs.items()) {
+    JF_ASSIGN_OR_RETURN(TensorDecl d, parse_input(name, decl, "/inputs/" + pointer_token(name)));
+    g.inputs.push_back(std::move(d));
+  }
+
+  const json& nodes = doc["nodes"];
+  if (!nodes.is_array() || nodes.empty()) {
+    return schema("/nodes", fmt::format("nodes must be a non-empty array, got {}",
+                                        nodes.is_array() ? "an empty one" : type_name(nodes)));
+  }
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    JF_ASSIGN_OR_RETURN(Node n, parse_node(nodes[i], fmt::format("/nodes/{}", i)));
+    g.nodes.push_back(std::move(n));
+  }
+
+  const json& outputs = doc["outputs"];
+  if (!outputs.is_array() || outputs.empty()) {
+    return schema("/outputs", fmt::format("outputs must be a non-empty array of node names, "
+                                          "got {}", outputs.is_array() ? "an empty one"
+                                                                       : type_name(outputs)));
+  }
+  for (std::size_t i = 0; i < outputs.size(); ++i) {
+    JF_ASSIGN_OR_RETURN(std::string o, get_string(outputs[i], fmt::format("/outputs/{}", i),
+                                                  "an output"));
+    g.outputs.push_back(std::move(o));
+  }
+  return g;
+}
+
+}  // namespace
+
+Expected<Graph> parse_graph(std::string_view json_text, std::string source) {
+  DuplicateKeyFinder dups;
+  json doc;
+  try {
+    // ordered_json would keep input order, but the order of keys must not matter: inputs are
+    // sorted by name here, and kernels take their parameters in order of first use.
+    doc = json::parse(json_text.begin(), json_text.end(), std::ref(dups));
+  } catch (const json::parse_error& e) {
+    std::string what = e.what();
+    if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
+    Error err = make_error(ErrorCode::json_syntax, "invalid JSON: " + what);
+    err.file = source;
+    return err;
+  } catch (const json::exception& e) {
+    // e.g. "number overflow parsing '1e999'": JSON that is valid text but not a finite number.
+    std::string what = e.what();
+    if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
+    const std::string at = dups.position();
+    Error err = make_error(at.starts_with("/nodes/") ? ErrorCode::bad_attribute : ErrorCode::schema,
+                           what + ": numbers must be finite and within double range", at);
+    err.file = source;
+    return err;
+  }
+  if (!dups.duplicate().empty()) {
+    Error err = make_error(ErrorCode::json_duplicate_key,
+                           "this key appears twice in its object; JSON readers would silently "
+                           "keep one of them, so remove the other",
+                           dups.duplicate());
+    err.file = source;
+    return err;
+  }
+  auto g = parse_document(doc, source);
+  if (!g.ok()) g.error().file = source;
+  return g;
+}
+
+Expected<Graph> load_graph(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    Error err = make_error(ErrorCode::io, std::error_code(errno, std::generic_category()).message() +
+                                              ": cannot read the graph file");
+    err.file = path.string();
+    return err;
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_graph(ss.str(), path.string());
+}
+
+}  // namespace jitfuse

@@ -1,0 +1,399 @@
+// validate: Graph -> TypedGraph. Names, references, ops and attributes, arity, cycles, then
+// dtypes and shapes in topological order, unifying symbolic dims across the graph.
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <set>
+
+#include "common/text.h"
+#include "graph/dims.h"
+#include "graph/typed_graph.h"
+
+namespace jitfuse {
+namespace {
+
+Error err(ErrorCode code, std::string pointer, std::string message) {
+  return make_error(code, std::move(message), std::move(pointer));
+}
+
+Expected<ops::Attrs> check_attrs(const Node& node, const ops::OpDef& op) {
+  ops::Attrs attrs;
+  for (const auto& [key, value] : node.attrs) {
+    const std::string ptr = node.pointer + "/" + pointer_token(key);
+    auto spec = std::find_if(op.attrs.begin(), op.attrs.end(),
+                             [&](const ops::AttrSpec& s) { return s.name == key; });
+    if (spec == op.attrs.end()) {
+      std::vector<std::string> names;
+      for (const auto& s : op.attrs) names.emplace_back(s.name);
+      return err(ErrorCode::unknown_attribute, ptr,
+                 fmt::format("{} takes no attribute '{}'{}; it takes: {}", op.name, key,
+                             did_you_mean(key, names), names.empty() ? "none" : join(names, ", ")));
+    }
+    if (spec->is_choice()) {
+      const auto* s = std::get_if<std::string>(&value);
+      if (!s || std::find(spec->choices.begin(), spec->choices.end(), *s) == spec->choices.end()) {
+        std::vector<std::string> choices(spec->choices.begin(), spec->choices.end());
+        const std::string got = s ? fmt::format("\"{}\"", *s) : number_text(std::get<double>(value));
+        return err(ErrorCode::bad_attribute, ptr,
+                   fmt::format("node '{}': {} must be one of \"{}\", got {}{}", node.name, key,
+                               join(choices, "\", \""), got, s ? did_you_mean(*s, choices) : ""));
+      }
+      attrs.choices[key] = *s;
+    } else {
+      const auto* d = std::get_if<double>(&value);
+      if (!d) {
+        return err(ErrorCode::bad_attribute, ptr,
+                   fmt::format("node '{}': {} must be a number, got \"{}\"", node.name, key,
+                               std::get<std::string>(value)));
+      }
+      // Attributes become f32 literals in the kernel: they must be finite there too.
+      if (!std::isfinite(*d) || std::fabs(*d) > std::numeric_limits<float>::max()) {
+        return err(ErrorCode::bad_attribute, ptr,
+                   fmt::format("node '{}': {} must be a finite number within f32 range "
+                               "(|x| <= 3.4e38), got {}", node.name, key, number_text(*d)));
+      }
+      attrs.numbers[key] = *d;
+    }
+  }
+  for (const ops::AttrSpec& spec : op.attrs) {
+    if (spec.is_choice() && !attrs.choices.count(spec.name)) {
+      attrs.choices[std::string(spec.name)] = std::string(spec.default_choice);
+    } else if (!spec.is_choice() && !attrs.numbers.count(spec.name)) {
+      if (!spec.default_number) {
+        return err(ErrorCode::bad_attribute, node.pointer,
+                   fmt::format("node '{}': {} needs the attribute '{}' ({})", node.name, op.name,
+                               spec.name, spec.doc));
+      }
+      attrs.numbers[std::string(spec.name)] = *spec.default_number;
+    }
+  }
+  if (op.check) {
+    if (auto problem = op.check(attrs)) {
+      return err(ErrorCode::bad_attribute, node.pointer + "/" + pointer_token(problem->attr),
+                 fmt::format("node '{}' ({}): {}", node.name, node.pointer, problem->message));
+    }
+  }
+  return attrs;
+}
+
+class Validator {
+ public:
+  explicit Validator(const Graph& g) : g_(g) {}
+
+  Expected<TypedGraph> run() {
+    JF_RETURN_IF_ERROR(check_names());
+    JF_RETURN_IF_ERROR(check_nodes());
+    JF_ASSIGN_OR_RETURN(std::vector<int> order, topological_order());
+    JF_RETURN_IF_ERROR(check_dtypes());
+    JF_RETURN_IF_ERROR(build(order));
+    JF_RETURN_IF_ERROR(check_outputs());
+    JF_RETURN_IF_ERROR(check_unused());
+    for (Value& v : t_.values) v.shape = dims_.canonical(v.shape);
+    return std::move(t_);
+  }
+
+ private:
+  Status check_names() {
+    if (!is_identifier(g_.name)) {
+      return err(ErrorCode::bad_name, "/name",
+                 fmt::format("the graph's name must be an identifier ([A-Za-z_][A-Za-z0-9_]*, "
+                             "at most 64 characters), got \"{}\"", g_.name));
+    }
+    for (const TensorDecl& in : g_.inputs) {
+      if (!is_identifier(in.name)) {
+        return err(ErrorCode::bad_name, in.pointer,
+                   fmt::format("input name \"{}\" must be an identifier ([A-Za-z_][A-Za-z0-9_]*)",
+                               in.name));
+      }
+      owner_[in.name] = in.pointer;
+    }
+    for (const Node& n : g_.nodes) {
+      if (!is_identifier(n.name)) {
+        return err(ErrorCode::bad_name, n.pointer + "/name",
+                   fmt::format("node name \"{}\" must be an identifier ([A-Za-z_][A-Za-z0-9_]*)",
+                               n.name));
+      }
+      if (auto it = owner_.find(n.name); it != owner_.end()) {
+        return err(ErrorCode::duplicate_name, n.pointer + "/name",
+                   fmt::format("the name '{}' is already taken by {}; names of inputs and nodes "
+                               "must be unique", n.name, it->second));
+      }
+      owner_[n.name] = n.pointer;
+    }
+    return {};
+  }
+
+  Status check_nodes() {
+    std::vector<std::string> known;
+    for (const auto& [name, ptr] : owner_) known.push_back(name);
+    for (const Node& n : g_.nodes) {
+      const ops::OpDef* op = ops::find_op(n.op);
+      if (!op) {
+        std::vector<std::string_view> names = ops::op_names();
+        std::vector<std::string> all(names.begin(), names.end());
+        return err(ErrorCode::unknown_op, n.pointer + "/op",
+                   fmt::format("node '{}': unknown op \"{}\"{}; known ops: {}", n.name, n.op,
+                               did_you_mean(n.op, all), join(all, ", ")));
+      }
+      ops_.push_back(op);
+      JF_ASSIGN_OR_RETURN(ops::Attrs attrs, check_attrs(n, *op));
+      attrs_.push_back(std::move(attrs));
+      const int count = static_cast<int>(n.inputs.size());
+      if (count < op->min_inputs || count > op->max_inputs) {
+        const std::string want = op->min_inputs == op->max_inputs
+                                     ? std::to_string(op->min_inputs)
+                                     : fmt::format("{} or {}", op->min_inputs, op->max_inputs);
+        return err(ErrorCode::arity, n.pointer + "/inputs",
+                   fmt::format("node '{}': {} takes {} input{}, got {}", n.name, op->name, want,
+                               op->max_inputs == 1 ? "" : "s", count));
+      }
+      for (std::size_t j = 0; j < n.inputs.size(); ++j) {
+        if (!owner_.count(n.inputs[j])) {
+          return err(ErrorCode::unknown_name, fmt::format("{}/inputs/{}", n.pointer, j),
+                     fmt::format("node '{}' reads '{}', which is neither an input nor a node{}",
+                                 n.name, n.inputs[j], did_you_mean(n.inputs[j], known)));
+        }
+      }
+    }
+    return {};
+  }
+
+  // Kahn's algorithm, taking the earliest ready node in JSON order so that the order is stable.
+  Expected<std::vector<int>> topological_order() {
+    std::map<std::string, int> node_index;
+    for (std::size_t i = 0; i < g_.nodes.size(); ++i) node_index[g_.nodes[i].name] = int(i);
+    std::vector<int> pending(g_.nodes.size(), 0);
+    std::vector<std::vector<int>> users(g_.nodes.size());
+    for (std::size_t i = 0; i < g_.nodes.size(); ++i) {
+      for (const std::string& in : g_.nodes[i].inputs) {
+        if (auto it = node_index.find(in); it != node_index.end()) {
+          ++pending[i];
+          users[it->second].push_back(int(i));
+        }
+      }
+    }
+    std::set<int> ready;
+    for (std::size_t i = 0; i < pending.size(); ++i) if (!pending[i]) ready.insert(int(i));
+    std::vector<int> order;
+    while (!ready.empty()) {
+      const int n = *ready.begin();
+      ready.erase(ready.begin());
+      order.push_back(n);
+      for (int u : users[n]) if (--pending[u] == 0) ready.insert(u);
+    }
+    if (order.size() == g_.nodes.size()) return order;
+    // Walk back from a stuck node along stuck inputs until a node repeats: that is a cycle.
+    int at = 0;
+    while (!pending[at]) ++at;
+    std::vector<int> path;
+    while (std::find(path.begin(), path.end(), at) == path.end()) {
+      path.push_back(at);
+      for (const std::string& in : g_.nodes[at].inputs) {
+        auto it = node_index.find(in);
+        if (it != node_index.end() && pending[it->second]) { at = it->second; break; }
+      }
+    }
+    std::vector<std::string> names;
+    for (auto it = std::find(path.begin(), path.end(), at); it != path.end(); ++it) {
+      names.push_back(g_.nodes[*it].name);
+    }
+    std::reverse(names.begin(), names.end());
+    names.push_back(names.front());
+    return err(ErrorCode::cycle, g_.nodes[at].pointer,
+               fmt::format("the nodes form a cycle: {}; a node may only read inputs and nodes "
+                           "that do not depend on it", join(names, " -> ")));
+  }
+
+  Status check_dtypes() {
+    if (g_.inputs.empty()) {
+      return err(ErrorCode::schema, "/inputs", "a graph needs at least one input");
+    }
+    const TensorDecl& first = g_.inputs.front();
+    for (const TensorDecl& in : g_.inputs) {
+      if (in.dtype != first.dtype) {
+        return err(ErrorCode::dtype_mismatch, in.pointer + "/dtype",
+                   fmt::format("all inputs of a graph share one dtype: '{}' is {} but '{}' is {}",
+                               in.name, to_string(in.dtype), first.name, to_string(first.dtype)));
+      }
+    }
+    t_.dtype = first.dtype;
+    return {};
+  }
+
+  Status build(const std::vector<int>& order) {
+    t_.name = g_.name;
+    for (const TensorDecl& in : g_.inputs) {
+      t_.inputs.push_back(int(t_.values.size()));
+      t_.values.push_back(Value{in.name, in.dtype, in.shape, -1, {}, false, in.pointer});
+    }
+    for (int i : order) {
+      const Node& n = g_.nodes[i];
+      TypedNode tn{ops_[i], n.name, {}, -1, attrs_[i], n.pointer};
+      for (const std::string& in : n.inputs) tn.inputs.push_back(t_.find(in));
+      JF_ASSIGN_OR_RETURN(Shape shape, infer_shape(tn));
+      tn.output = int(t_.values.size());
+      t_.values.push_back(Value{n.name, t_.dtype, std::move(shape), int(t_.nodes.size()), {},
+                                false, n.pointer});
+      for (int v : tn.inputs) t_.values[v].consumers.push_back(int(t_.nodes.size()));
+      t_.nodes.push_back(std::move(tn));
+    }
+    return {};
+  }
+
+  Expected<Shape> infer_shape(const TypedNode& n) {
+    if (n.op->kind == ops::OpKind::unary) return t_.values[n.inputs[0]].shape;
+    // gemm: A[M,K] x B, B is [N,K] ("nk") or [K,N] ("kn"), bias[N].
+    const bool kn = n.attrs.choice("b_layout") == "kn";
+    const char* roles[] = {"A", "B", "bias"};
+    const char* forms[] = {"[M,K]", kn ? "[K,N]" : "[N,K]", "[N]"};
+    for (std::size_t j = 0; j < n.inputs.size(); ++j) {
+      const Value& v = t_.values[n.inputs[j]];
+      if (v.shape.size() != (j == 2 ? 1u : 2u)) {
+        return err(ErrorCode::shape_mismatch, fmt::format("{}/inputs/{}", n.pointer, j),
+                   fmt::format("node '{}': gemm operand {} ('{}') must be {}, got {}", n.name,
+                               roles[j], v.name, forms[j], to_string(v.shape)));
+      }
+    }
+    const Shape& a = t_.values[n.inputs[0]].shape;
+    const Shape& b = t_.values[n.inputs[1]].shape;
+    const Dim& bk = kn ? b[0] : b[1];
+    const Dim& bn = kn ? b[1] : b[0];
+    if (auto problem = dims_.unify(a[1], bk)) {
+      return err(ErrorCode::shape_mismatch, n.pointer + "/inputs/1",
+                 fmt::format("node '{}': K differs between A {} and B {} (b_layout \"{}\"): {}",
+                             n.name, to_string(a), to_string(b), kn ? "kn" : "nk", *problem));
+    }
+    if (n.inputs.size() == 3) {
+      const Shape& bias = t_.values[n.inputs[2]].shape;
+      if (auto problem = dims_.unify(bias[0], bn)) {
+        return err(ErrorCode::shape_mismatch, n.pointer + "/inputs/2",
+                   fmt::format("node '{}': bias {} must have N = {} elements: {}", n.name,
+                               to_string(bias), bn.to_string(), *problem));
+      }
+    }
+    return Shape{a[0], bn};
+  }
+
+  Status check_outputs() {
+    std::set<std::string> seen;
+    std::vector<std::string> node_names;
+    for (const Node& n : g_.nodes) node_names.push_back(n.name);
+    for (std::size_t i = 0; i < g_.outputs.size(); ++i) {
+      const std::string& o = g_.outputs[i];
+      const std::string ptr = fmt::format("/outputs/{}", i);
+      const int v = t_.find(o);
+      if (v < 0) {
+        return err(ErrorCode::unknown_name, ptr,
+                   fmt::format("output '{}' names no node{}", o, did_you_mean(o, node_names)));
+      }
+      if (t_.values[v].producer < 0) {
+        return err(ErrorCode::unsupported, ptr,
+                   fmt::format("output '{}' is a graph input; outputs must be computed by nodes", o));
+      }
+      if (!seen.insert(o).second) {
+        return err(ErrorCode::duplicate_name, ptr, fmt::format("output '{}' is listed twice", o));
+      }
+      t_.values[v].is_output = true;
+      t_.outputs.push_back(v);
+    }
+    return {};
+  }
+
+  Status check_unused() {
+    // Walk back from the outputs; whatever is not reached computes nothing the caller sees.
+    std::vector<bool> live(t_.values.size(), false);
+    std::vector<int> stack = t_.outputs;
+    while (!stack.empty()) {
+      const int v = stack.back();
+      stack.pop_back();
+      if (live[v]) continue;
+      live[v] = true;
+      if (t_.values[v].producer >= 0) {
+        for (int in : t_.nodes[t_.values[v].producer].inputs) stack.push_back(in);
+      }
+    }
+    for (int v : t_.inputs) {
+      if (!live[v]) {
+        return err(ErrorCode::unused, t_.values[v].pointer,
+                   fmt::format("input '{}' is never used by a node that reaches an output; "
+                               "remove it", t_.values[v].name));
+      }
+    }
+    for (const TypedNode& n : t_.nodes) {
+      if (!live[n.output]) {
+        return err(ErrorCode::unused, n.pointer,
+                   fmt::format("node '{}' does not reach any output; list it in /outputs or "
+                               "remove it", n.name));
+      }
+    }
+    return {};
+  }
+
+  const Graph& g_;
+  TypedGraph t_;
+  DimUnifier dims_;
+  std::map<std::string, std::string> owner_;  // name -> JSON pointer of its declaration
+  std::vector<const ops::OpDef*> ops_;        // per JSON node
+  std::vector<ops::Attrs> attrs_;             // per JSON node
+};
+
+}  // namespace
+
+Expected<TypedGraph> validate(const Graph& graph) {
+  auto t = Validator(graph).run();
+  if (!t.ok() && t.error().file.empty() && graph.source != "<string>") t.error().file = graph.source;
+  return t;
+}
+
+std::vector<std::string> TypedGraph::symbols() const {
+  std::set<std::string> s;
+  for (const Value& v : values) {
+    for (const Dim& d : v.shape) if (d.is_symbolic()) s.insert(d.symbol);
+  }
+  return {s.begin(), s.end()};
+}
+
+int TypedGraph::find(std::string_view name) const {
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (values[i].name == name) return int(i);
+  }
+  return -1;
+}
+
+std::int64_t static_numel(const Shape& shape) {
+  std::int64_t n = 1;
+  for (const Dim& d : shape) {
+    if (d.is_symbolic()) return -1;
+    n *= d.size;
+  }
+  return n;
+}
+
+Expected<TypedGraph> specialize(TypedGraph graph, const std::map<std::string, std::int64_t>& dims) {
+  const std::vector<std::string> symbols = graph.symbols();
+  for (const auto& [name, value] : dims) {
+    if (std::find(symbols.begin(), symbols.end(), name) == symbols.end()) {
+      return make_error(ErrorCode::bad_option,
+                        fmt::format("--dims names '{}', which is not a symbolic dimension of "
+                                    "graph '{}'{}; its symbols: {}", name, graph.name,
+                                    did_you_mean(name, symbols),
+                                    symbols.empty() ? "none" : join(symbols, ", ")));
+    }
+    if (value < 1 || value > std::numeric_limits<std::int32_t>::max()) {
+      return make_error(ErrorCode::bad_option,
+                        fmt::format("--dims {}={}: a dimension must be between 1 and 2^31-1",
+                                    name, value));
+    }
+  }
+  for (Value& v : graph.values) {
+    for (Dim& d : v.shape) {
+      if (auto it = dims.find(d.symbol); d.is_symbolic() && it != dims.end()) d = Dim{it->second, {}};
+    }
+  }
+  graph.specialized.insert(dims.begin(), dims.end());
+  return graph;
+}
+
+}  // namespace jitfuse

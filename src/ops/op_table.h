@@ -1,0 +1,73 @@
+// The one op table: for every op, its arity, attributes and defaults, the header and f32
+// device expression the code generator emits, and the float64 CPU reference.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace jitfuse::ops {
+
+enum class OpKind {
+  gemm,   // A[M,K] x B (+ bias[N]): starts a kernel, its epilogue takes what follows
+  unary,  // one tensor in, same shape out, applied per element in f32
+};
+
+// A node's attribute values, defaults filled in.
+struct Attrs {
+  std::map<std::string, double, std::less<>> numbers;
+  std::map<std::string, std::string, std::less<>> choices;
+
+  // The number attribute `name` (validated to exist).
+  double number(std::string_view name) const;
+  // The choice attribute `name` (validated to exist).
+  const std::string& choice(std::string_view name) const;
+};
+
+// One attribute an op accepts.
+struct AttrSpec {
+  std::string_view name;
+  std::vector<std::string_view> choices = {};  // non-empty: a string attribute with these values
+  std::optional<double> default_number = {};  // a number attribute's default; nullopt: required
+  std::string_view default_choice = {};     // a string attribute's default
+  std::string_view doc = {};
+
+  bool is_choice() const { return !choices.empty(); }
+};
+
+// A violated constraint between attributes: the attribute to point at, and why.
+struct AttrProblem {
+  std::string attr;
+  std::string message;
+};
+
+// Everything jitfuse knows about one op.
+struct OpDef {
+  std::string_view name;
+  OpKind kind;
+  int min_inputs;
+  int max_inputs;
+  std::vector<AttrSpec> attrs;
+  std::string_view doc;     // one line, for docs and explain
+  std::string_view header = {};  // the kernels/ header the device code needs ("" for none)
+  // The f32 device expression of the op applied to the C++ expressions `x`.
+  std::function<std::string(const std::vector<std::string>& x, const Attrs& a)> device = {};
+  // The op on one element, in float64.
+  std::function<double(const double* x, const Attrs& a)> reference = {};
+  // Constraints between attributes; nullopt when they hold.
+  std::function<std::optional<AttrProblem>(const Attrs& a)> check = {};
+  // FLOPs per element, for explain's roofline estimate.
+  double flops_per_element = 1;
+};
+
+// The op named `name`, or nullptr.
+const OpDef* find_op(std::string_view name);
+// Every op, in table order.
+const std::vector<OpDef>& all_ops();
+// Every op name, for suggestions in errors.
+std::vector<std::string_view> op_names();
+
+}  // namespace jitfuse::ops

@@ -1,0 +1,137 @@
+#include "plan/explain.h"
+
+#include <fmt/format.h>
+
+#include <nlohmann/json.hpp>
+
+#include "common/text.h"
+
+namespace jitfuse {
+namespace {
+
+std::string op_call(const TypedGraph& g, const TypedNode& n) {
+  std::vector<std::string> args;
+  for (int in : n.inputs) args.push_back(g.values[in].name);
+  std::string attrs;
+  for (const auto& [k, v] : n.attrs.numbers) attrs += fmt::format(", {}={}", k, number_text(v));
+  for (const auto& [k, v] : n.attrs.choices) attrs += fmt::format(", {}=\"{}\"", k, v);
+  return fmt::format("{} = {}({}{})", n.name, n.op->name, join(args, ", "), attrs);
+}
+
+std::string amount(const Cost& c, const std::map<std::string, std::int64_t>& dims,
+                   const char* unit) {
+  const auto v = c.evaluate(dims);
+  if (!v) return fmt::format("{} {}", c.to_string(), unit);
+  const double x = *v;
+  if (x >= 1e9) return fmt::format("{:.3f} G{}", x / 1e9, unit);
+  if (x >= 1e6) return fmt::format("{:.3f} M{}", x / 1e6, unit);
+  if (x >= 1e3) return fmt::format("{:.3f} k{}", x / 1e3, unit);
+  return fmt::format("{:.0f} {}", x, unit);
+}
+
+std::vector<std::string> names(const TypedGraph& g, const std::vector<int>& values) {
+  std::vector<std::string> out;
+  for (int v : values) out.push_back(g.values[v].name);
+  return out;
+}
+
+std::vector<int> reads(const TypedGraph& g, const KernelPlan& k) {
+  std::vector<int> r = k.loads;
+  if (k.gemm >= 0) r.insert(r.begin(), g.nodes[k.gemm].inputs.begin(), g.nodes[k.gemm].inputs.end());
+  return r;
+}
+
+}  // namespace
+
+KernelCost kernel_cost(const TypedGraph& g, const KernelPlan& k) {
+  const double elem = double(dtype_size(g.dtype));
+  const Cost space = Cost::numel(g.values[k.space].shape);
+  KernelCost c;
+  if (k.gemm >= 0) {
+    const TypedNode& gemm = g.nodes[k.gemm];
+    const Shape& a = g.values[gemm.inputs[0]].shape;
+    c.flops = space * Cost::numel({a[1]}) * 2.0;
+    if (gemm.inputs.size() == 3) c.flops = c.flops + space;
+  }
+  for (int op : k.ops) c.flops = c.flops + space * g.nodes[op].op->flops_per_element;
+  for (int v : reads(g, k)) c.bytes = c.bytes + Cost::numel(g.values[v].shape) * elem;
+  for (int v : k.stores) c.bytes = c.bytes + Cost::numel(g.values[v].shape) * elem;
+  return c;
+}
+
+std::string explain_text(const TypedGraph& g, const Plan& plan, const ExplainContext& ctx) {
+  std::string out = fmt::format("graph '{}': dtype {}", g.name, to_string(g.dtype));
+  if (g.dtype == DType::f32) out += fmt::format(", math {}", to_string(ctx.math));
+  out += ctx.arch.empty() ? ", arch not chosen\n" : fmt::format(", arch {}\n", ctx.arch);
+  for (const auto& [s, v] : g.specialized) out += fmt::format("  {} = {} (baked in)\n", s, v);
+  for (const auto& s : g.symbols()) out += fmt::format("  {} bound at run time\n", s);
+  for (int v : g.inputs) {
+    out += fmt::format("  input  {} {} {}\n", g.values[v].name, to_string(g.dtype), to_string(g.values[v].shape));
+  }
+  for (int v : g.outputs) {
+    out += fmt::format("  output {} {} {}\n", g.values[v].name, to_string(g.dtype), to_string(g.values[v].shape));
+  }
+  out += fmt::format("\n{} kernel{} (fusion {})\n", plan.kernels.size(),
+                     plan.kernels.size() == 1 ? "" : "s", plan.fusion ? "on" : "off");
+  for (std::size_t i = 0; i < plan.kernels.size(); ++i) {
+    const KernelPlan& k = plan.kernels[i];
+    out += fmt::format("\nkernel {}: {} ({})\n", i, k.name,
+                       k.kind == KernelKind::gemm
+                           ? fmt::format("gemm + {}-op epilogue", k.ops.size())
+                           : fmt::format("elementwise, {} op{}", k.ops.size(), k.ops.size() == 1 ? "" : "s"));
+    if (ctx.sources) out += fmt::format("  template: {}\n", (*ctx.sources)[i].config);
+    for (const FusionDecision& d : plan.decisions) {
+      if (d.kernel != int(i)) continue;
+      out += fmt::format("  {}\n      {}\n", op_call(g, g.nodes[d.node]), d.reason);
+    }
+    const KernelCost c = kernel_cost(g, k);
+    out += fmt::format("  reads {}; writes {}\n", join(names(g, reads(g, k)), ", "),
+                       join(names(g, k.stores), ", "));
+    out += fmt::format("  FLOPs: {}\n  minimum bytes moved: {}\n", amount(c.flops, g.specialized, "FLOP"),
+                       amount(c.bytes, g.specialized, "B"));
+  }
+  if (!plan.intermediates.empty()) {
+    out += fmt::format("\nintermediates kept in scratch memory: {}\n",
+                       join(names(g, plan.intermediates), ", "));
+  }
+  return out;
+}
+
+std::string explain_json(const TypedGraph& g, const Plan& plan, const ExplainContext& ctx) {
+  nlohmann::ordered_json j;
+  j["graph"] = g.name;
+  j["dtype"] = std::string(to_string(g.dtype));
+  j["math"] = std::string(to_string(ctx.math));
+  j["arch"] = ctx.arch;
+  j["fusion"] = plan.fusion;
+  j["dims"] = g.specialized;
+  j["runtime_dims"] = g.symbols();
+  j["kernels"] = nlohmann::ordered_json::array();
+  for (std::size_t i = 0; i < plan.kernels.size(); ++i) {
+    const KernelPlan& k = plan.kernels[i];
+    const KernelCost c = kernel_cost(g, k);
+    nlohmann::ordered_json jk;
+    jk["name"] = k.name;
+    jk["kind"] = k.kind == KernelKind::gemm ? "gemm" : "elementwise";
+    if (ctx.sources) jk["template"] = (*ctx.sources)[i].config;
+    jk["ops"] = nlohmann::ordered_json::array();
+    for (const FusionDecision& d : plan.decisions) {
+      if (d.kernel != int(i)) continue;
+      jk["ops"].push_back({{"node", g.nodes[d.node].name},
+                           {"op", std::string(g.nodes[d.node].op->name)},
+                           {"fused", d.fused},
+                           {"reason", d.reason}});
+    }
+    jk["reads"] = names(g, reads(g, k));
+    jk["writes"] = names(g, k.stores);
+    jk["flops"] = c.flops.to_string();
+    jk["bytes"] = c.bytes.to_string();
+    if (auto f = c.flops.evaluate(g.specialized)) jk["flops_value"] = *f;
+    if (auto b = c.bytes.evaluate(g.specialized)) jk["bytes_value"] = *b;
+    j["kernels"].push_back(std::move(jk));
+  }
+  j["intermediates"] = names(g, plan.intermediates);
+  return j.dump(2) + "\n";
+}
+
+}  // namespace jitfuse

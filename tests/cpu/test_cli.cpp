@@ -1,0 +1,149 @@
+// The command line: exit codes (0 ok, 1 failed, 2 bad input), messages, and files written.
+#include <doctest/doctest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "cuda/libcuda.h"
+#include "support.h"
+
+namespace {
+
+struct Result {
+  int code = -1;
+  std::string out;  // stdout and stderr together
+};
+
+Result cli(const std::string& args, const std::filesystem::path& cache) {
+  const std::string cmd = fmt::format("JITFUSE_CACHE_DIR='{}' '{}' {} 2>&1", cache.string(),
+                                      JITFUSE_CLI_PATH, args);
+  Result r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
+  const int status = ::pclose(p);
+  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+std::string example() {
+  return (jf_test::source_dir() / "examples/linear_scale_hardtanh_gelu.json").string();
+}
+std::string error_case(const char* name) {
+  return (jf_test::source_dir() / "tests/errors" / name).string();
+}
+bool has_driver() { return jitfuse::cu::api().ok(); }
+
+}  // namespace
+
+TEST_CASE("cli: help, version and usage errors") {
+  jf_test::TempDir tmp;
+  CHECK(cli("--help", tmp.path).code == 0);
+  CHECK(cli("run --help", tmp.path).out.find("--check") != std::string::npos);
+  CHECK(cli("--version", tmp.path).code == 0);
+  CHECK(cli("", tmp.path).code == 2);
+  CHECK(cli("frobnicate", tmp.path).code == 2);
+  CHECK(cli("compile", tmp.path).code == 2);  // GRAPH is required
+  CHECK(cli("compile " + example() + " --bogus", tmp.path).code == 2);
+}
+
+TEST_CASE("cli: bad input exits 2 with the place and the problem") {
+  jf_test::TempDir tmp;
+  Result missing = cli("compile /nonexistent.json --arch sm_80", tmp.path);
+  CHECK(missing.code == 2);
+  CHECK(missing.out.find("/nonexistent.json") != std::string::npos);
+  Result op = cli("compile " + error_case("unknown_op.json") + " --arch sm_80", tmp.path);
+  CHECK(op.code == 2);
+  CHECK(op.out.find("/nodes/3/op") != std::string::npos);
+  Result syntax = cli("explain " + error_case("json_syntax.json"), tmp.path);
+  CHECK(syntax.code == 2);
+  CHECK(syntax.out.find("line") != std::string::npos);
+  CHECK(cli("compile " + example() + " --arch sm_13", tmp.path).code == 2);
+  CHECK(cli("compile " + example() + " --arch sm_80 --math fast", tmp.path).code == 2);
+  CHECK(cli("compile " + example() + " --arch sm_80 --dims M=abc", tmp.path).code == 2);
+  CHECK(cli("compile " + example() + " --arch sm_80 --dims Q=5", tmp.path).code == 2);
+  CHECK(cli("compile " + example() + " --arch sm_80 --emit cu,obj", tmp.path).code == 2);
+  Result no_input = cli("run " + example() + " --dims M=4", tmp.path);
+  CHECK(no_input.code == 2);
+  CHECK(no_input.out.find("--random") != std::string::npos);
+  CHECK(cli("run " + example() + " --input x=/nonexistent.npy --random 1", tmp.path).code == 2);
+  CHECK(cli("run " + example() + " --input q=a.npy --random 1", tmp.path).code == 2);
+  CHECK(cli("run " + example() + " --random 1", tmp.path).code == 2);  // M unbound
+}
+
+TEST_CASE("cli: compile writes .cu, .ptx and .cubin, and the cache is hit the second time") {
+  jf_test::TempDir tmp;
+  const auto out = tmp.path / "out";
+  Result r = cli("-v compile " + example() + " --arch sm_80 --dims M=64 --emit cu,ptx,cubin -o " +
+                         out.string(), tmp.path / "cache");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  CHECK(r.out.find("compiled by NVRTC") != std::string::npos);
+  CHECK(r.out.find("cache: miss") != std::string::npos);
+  const auto stem = out / "jf_linear_scale_hardtanh_gelu_0";
+  CHECK(jf_test::read_file(stem.string() + ".cu").find("jf_epilogue") != std::string::npos);
+  CHECK(jf_test::read_file(stem.string() + ".ptx").find(".entry jf_linear_scale_hardtanh_gelu_0") != std::string::npos);
+  CHECK(std::filesystem::file_size(stem.string() + ".cubin") > 1000);
+  CHECK(std::filesystem::exists(out / "include/jitfuse/templates/gemm_simt.cu"));
+  Result again = cli("-v compile " + example() + " --arch sm_80 --dims M=64", tmp.path / "cache");
+  CHECK(again.code == 0);
+  CHECK(again.out.find("cache: disk hit") != std::string::npos);
+  CHECK(again.out.find("compiled by NVRTC") == std::string::npos);
+}
+
+TEST_CASE("cli: explain prints the plan as text and JSON") {
+  jf_test::TempDir tmp;
+  Result text = cli("explain " + example() + " --arch sm_90a --dims M=2048", tmp.path);
+  CHECK(text.code == 0);
+  CHECK(text.out.find("1 kernel (fusion on)") != std::string::npos);
+  CHECK(text.out.find("fused into kernel 0's epilogue") != std::string::npos);
+  CHECK(text.out.find("275.079 GFLOP") != std::string::npos);
+  Result json = cli("explain " + example() + " --format json --no-fuse", tmp.path);
+  REQUIRE(json.code == 0);
+  const auto j = nlohmann::json::parse(json.out);
+  CHECK(j["kernels"].size() == 4);
+  CHECK(cli("explain " + example() + " --format yaml", tmp.path).code == 2);
+}
+
+TEST_CASE("cli: --dump-after prints a stage") {
+  jf_test::TempDir tmp;
+  Result r = cli("--dump-after plan,emit compile " + example() + " --arch sm_80", tmp.path);
+  CHECK(r.code == 0);
+  CHECK(r.out.find("=== after plan") != std::string::npos);
+  CHECK(r.out.find("=== after emit") != std::string::npos);
+  CHECK(r.out.find("struct jf_params") != std::string::npos);
+}
+
+TEST_CASE("cli: warm compiles a manifest, then finds it cached") {
+  jf_test::TempDir tmp;
+  const auto manifest = tmp.path / "manifest.json";
+  jf_test::write_file(manifest, fmt::format(R"({{"graphs": ["{}", {{"name": "inline_ew",
+      "inputs": {{"x": {{"dtype": "bf16", "shape": ["N"]}}}},
+      "nodes": [{{"name": "g", "op": "gelu", "inputs": ["x"]}}], "outputs": ["g"]}}],
+    "archs": ["sm_80"], "dims": [{{"M": 128}}]}})", example()));
+  Result first = cli("warm " + manifest.string() + " --jobs 2", tmp.path / "cache");
+  CHECK_MESSAGE(first.code == 1, first.out);  // the inline graph has no M: that job fails
+  CHECK(first.out.find("1 compiled, 0 already cached, 1 failed") != std::string::npos);
+  jf_test::write_file(manifest, fmt::format(R"({{"graphs": ["{}"], "archs": ["sm_80"],
+    "math": ["ieee", "tf32x3"], "dims": [{{"M": 128}}]}})", example()));
+  Result second = cli("warm " + manifest.string(), tmp.path / "cache");
+  CHECK_MESSAGE(second.code == 0, second.out);
+  CHECK(second.out.find("1 compiled, 1 already cached, 0 failed") != std::string::npos);
+  jf_test::write_file(manifest, R"({"graphs": [], "archs": ["sm_80"]})");
+  CHECK(cli("warm " + manifest.string(), tmp.path / "cache").code == 2);
+}
+
+TEST_CASE("cli: without a GPU, compile needs --arch and run fails clearly") {
+  if (has_driver()) {
+    MESSAGE("a CUDA driver is present: the no-GPU behaviour is not testable here");
+    return;
+  }
+  jf_test::TempDir tmp;
+  Result compile = cli("compile " + example(), tmp.path);
+  CHECK(compile.code == 2);
+  CHECK(compile.out.find("--arch") != std::string::npos);
+  Result run = cli("run " + example() + " --dims M=4 --random 1 --arch sm_80", tmp.path);
+  CHECK(run.code == 1);
+  CHECK(run.out.find("no CUDA driver") != std::string::npos);
+}

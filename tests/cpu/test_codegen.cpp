@@ -1,0 +1,93 @@
+// Generated source: golden files (tests/golden/<case>.json -> <case>.cu), determinism, and the
+// shape of what is emitted. JITFUSE_UPDATE_GOLDENS=1 rewrites the .cu files; review the diff.
+#include <doctest/doctest.h>
+
+#include "codegen/emit.h"
+#include "support.h"
+
+using namespace jitfuse;
+
+namespace {
+
+struct GoldenCase {
+  const char* name;
+  const char* arch;
+  MathMode math;
+  std::map<std::string, std::int64_t> dims;
+  bool fusion = true;
+};
+
+const GoldenCase kCases[] = {
+    {"example_f32_ieee", "sm_90a", MathMode::ieee, {{"M", 2048}}},
+    {"example_f32_tf32x3", "sm_90a", MathMode::tf32x3, {{"M", 2048}}},
+    {"example_bf16", "sm_90a", MathMode::ieee, {}},
+    {"f16_kn_nobias_odd_k", "sm_80", MathMode::ieee, {{"M", 7}}},
+    {"example_unfused", "sm_86", MathMode::ieee, {}, false},
+    {"elementwise_chain", "sm_89", MathMode::ieee, {}},
+    {"example_sm75_bf16", "sm_75", MathMode::ieee, {{"M", 128}}},
+};
+
+// Every kernel's source for one case, separated by a marker line.
+std::string generate(const GoldenCase& c) {
+  auto graph = load_graph(jf_test::source_dir() / "tests/golden" / (std::string(c.name) + ".json"));
+  REQUIRE(graph.ok());
+  auto typed = validate(*graph);
+  REQUIRE(typed.ok());
+  auto spec = specialize(*typed, c.dims);
+  REQUIRE(spec.ok());
+  const Plan plan = plan_fusion(*spec, c.fusion);
+  auto arch = parse_arch(c.arch);
+  REQUIRE(arch.ok());
+  std::string all;
+  for (std::size_t i = 0; i < plan.kernels.size(); ++i) {
+    auto src = emit_source(*spec, plan, int(i), {*arch, c.math});
+    REQUIRE(src.ok());
+    if (plan.kernels.size() > 1) all += fmt::format("// ==== kernel {} ====\n", i);
+    all += src->code;
+  }
+  return all;
+}
+
+}  // namespace
+
+TEST_CASE("generated source matches the golden files") {
+  const bool update = std::getenv("JITFUSE_UPDATE_GOLDENS") != nullptr;
+  for (const GoldenCase& c : kCases) {
+    CAPTURE(c.name);
+    const std::string got = generate(c);
+    const auto path = jf_test::source_dir() / "tests/golden" / (std::string(c.name) + ".cu");
+    if (update) {
+      jf_test::write_file(path, got);
+      MESSAGE("updated " << path.string());
+      continue;
+    }
+    REQUIRE_MESSAGE(std::filesystem::exists(path), "missing golden file; run with JITFUSE_UPDATE_GOLDENS=1");
+    CHECK(got == jf_test::read_file(path));
+  }
+}
+
+TEST_CASE("generation is deterministic, byte for byte") {
+  for (const GoldenCase& c : kCases) CHECK(generate(c) == generate(c));
+}
+
+TEST_CASE("a kernel includes only the headers it needs") {
+  const std::string f32 = generate(kCases[0]);
+  CHECK(f32.find("bf16.cuh") == std::string::npos);
+  CHECK(f32.find("f16.cuh") == std::string::npos);
+  CHECK(f32.find("jitfuse/kernels/gelu.cuh") != std::string::npos);
+  const std::string bf16 = generate(kCases[2]);
+  CHECK(bf16.find("jitfuse/kernels/bf16.cuh") != std::string::npos);
+  CHECK(bf16.find("cuda_bf16.h") == std::string::npos);
+  const std::string chain = generate(kCases[5]);
+  CHECK(chain.find("gemm") == std::string::npos);
+}
+
+TEST_CASE("templates are chosen by dtype, math mode and arch") {
+  CHECK(generate(kCases[0]).find("gemm_simt.cu") != std::string::npos);  // f32 ieee: FFMA
+  CHECK(generate(kCases[1]).find("JF_MMA_TF32X3") != std::string::npos);
+  CHECK(generate(kCases[2]).find("JF_MMA_BF16") != std::string::npos);
+  CHECK(generate(kCases[6]).find("gemm_simt.cu") != std::string::npos);  // sm_75: no bf16 mma
+  const std::string odd = generate(kCases[3]);
+  CHECK(odd.find("#define JF_VEC_A 0") != std::string::npos);  // K=1001: rows not 16-byte aligned
+  CHECK(odd.find("#define JF_B_KN 1") != std::string::npos);
+}

@@ -1,0 +1,128 @@
+// NVRTC compiles every template for every arch NVRTC lists and every dtype / math mode, plus
+// the layout, alignment and tile variants on sm_80 and sm_90a. No GPU needed.
+#include <doctest/doctest.h>
+
+#include <future>
+#include <thread>
+
+#include "nvrtc/nvrtc.h"
+#include "support.h"
+
+using namespace jitfuse;
+
+namespace {
+
+struct Variant {
+  std::string label;
+  jf_test::GemmGraph graph;
+  bool elementwise = false;
+  MathMode math = MathMode::ieee;
+  std::map<std::string, std::int64_t> dims;
+};
+
+std::string elementwise_graph(const std::string& dtype) {
+  return fmt::format(R"({{"name": "ew", "inputs": {{"x": {{"dtype": "{}", "shape": ["N"]}}}},
+    "nodes": [{{"name": "a", "op": "scale", "inputs": ["x"], "factor": 3}},
+              {{"name": "b", "op": "gelu", "inputs": ["a"]}}], "outputs": ["b"]}})", dtype);
+}
+
+std::vector<Variant> variants(bool extended) {
+  std::vector<Variant> v;
+  struct Mode { const char* dtype; MathMode math; };
+  const Mode modes[] = {{"f32", MathMode::ieee}, {"f32", MathMode::tf32}, {"f32", MathMode::tf32x3},
+                        {"f16", MathMode::ieee}, {"bf16", MathMode::ieee}};
+  for (const Mode& m : modes) {
+    jf_test::GemmGraph g;
+    g.dtype = m.dtype;
+    g.n = 256;
+    g.k = 512;
+    v.push_back({fmt::format("{} {}", m.dtype, to_string(m.math)), g, false, m.math, {}});
+    if (!extended) continue;
+    jf_test::GemmGraph kn = g;
+    kn.kn = true;
+    kn.k = 37;  // rows of A not 16-byte aligned: the element-wise load path
+    kn.bias = false;
+    v.push_back({fmt::format("{} {} kn K=37 no bias", m.dtype, to_string(m.math)), kn, false, m.math, {}});
+    v.push_back({fmt::format("{} {} small tiles", m.dtype, to_string(m.math)), g, false, m.math, {{"M", 64}}});
+    jf_test::GemmGraph mid = g;
+    mid.n = 1024;
+    v.push_back({fmt::format("{} {} medium tiles", m.dtype, to_string(m.math)), mid, false, m.math, {{"M", 1536}}});
+  }
+  for (const char* dtype : {"f32", "f16", "bf16"}) {
+    Variant e;
+    e.label = fmt::format("elementwise {}", dtype);
+    e.elementwise = true;
+    e.graph.dtype = dtype;
+    v.push_back(e);
+  }
+  return v;
+}
+
+}  // namespace
+
+TEST_CASE("every template compiles for every arch and dtype") {
+  auto archs = nvrtc_archs();
+  REQUIRE(archs.ok());
+  REQUIRE(archs->size() >= 10);
+  Engine engine(EngineOptions{std::nullopt, false, 0});
+  struct Job { std::string label; Graph graph; CompileOptions options; };
+  std::vector<Job> jobs;
+  for (const Arch& arch : *archs) {
+    const bool extended = arch.name() == "sm_80" || arch.name() == "sm_90a";
+    for (const Variant& v : variants(extended)) {
+      const std::string json = v.elementwise ? elementwise_graph(v.graph.dtype) : v.graph.json();
+      CompileOptions o;
+      o.arch = arch.name();
+      o.math = v.math;
+      o.dims = v.dims;
+      jobs.push_back({arch.name() + " " + v.label, *parse_graph(json), o});
+    }
+  }
+  std::atomic<std::size_t> next{0};
+  std::vector<std::string> failures(jobs.size());
+  auto worker = [&] {
+    for (std::size_t i; (i = next++) < jobs.size();) {
+      auto b = engine.build(jobs[i].graph, jobs[i].options);
+      if (!b.ok()) failures[i] = jobs[i].label + ": " + b.error().to_string(true);
+      else if (b->kernels.empty() || b->kernels[0].cubin.empty() || b->kernels[0].ptx.empty()) {
+        failures[i] = jobs[i].label + ": empty cubin or PTX";
+      }
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < std::max(2u, std::thread::hardware_concurrency()); ++t) pool.emplace_back(worker);
+  worker();
+  for (auto& t : pool) t.join();
+  int failed = 0;
+  for (const auto& f : failures) {
+    if (f.empty()) continue;
+    ++failed;
+    FAIL_CHECK(f);
+  }
+  MESSAGE(jobs.size() << " compiles, " << failed << " failed");
+  CHECK(engine.stats().misses == jobs.size() - std::size_t(failed));
+}
+
+TEST_CASE("NVRTC reports its version and rejects unknown archs clearly") {
+  auto v = nvrtc_version();
+  REQUIRE(v.ok());
+  CHECK(v->major >= 12);
+  auto bad = check_arch(Arch{13, false});
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().code == ErrorCode::bad_option);
+  CHECK(bad.error().message.find("sm_90a") != std::string::npos);
+  CHECK(parse_arch("sm90").error().code == ErrorCode::bad_option);
+  CHECK(parse_arch("sm_90a")->specific);
+}
+
+TEST_CASE("a compile failure carries the log, the options and the dumped source") {
+  KernelSource src;
+  src.name = "jf_broken_test";
+  src.code = "extern \"C\" __global__ void jf_broken_test() { this is not C++; }\n";
+  auto r = nvrtc_compile(src, nvrtc_options(Arch{80, false}));
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error().code == ErrorCode::compile);
+  CHECK(r.error().info.at("log").find("error") != std::string::npos);
+  CHECK(r.error().info.at("options").find("sm_80") != std::string::npos);
+  CHECK(jf_test::read_file(r.error().info.at("source")) == src.code);
+}

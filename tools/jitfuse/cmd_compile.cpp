@@ -1,0 +1,88 @@
+// jitfuse compile GRAPH [--arch A] [--math M] [--dims M=2048] [--emit cu,ptx,cubin] [-o DIR]
+#include <fmt/format.h>
+
+#include "codegen/embedded.h"
+#include "commands.h"
+
+namespace jitfuse::cli {
+namespace {
+
+struct Flags {
+  CompileFlags compile;
+  std::vector<std::string> emit;
+  std::string out_dir = ".";
+};
+
+// Writes what --emit asks for; a .cu comes with the headers it includes, so that
+// `nvcc -I DIR/include` compiles it as is.
+Status emit_files(const Build& build, const Flags& f) {
+  const std::filesystem::path dir = f.out_dir;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    Error e = make_error(ErrorCode::io, "cannot create the output directory: " + ec.message());
+    e.file = dir.string();
+    return e;
+  }
+  bool cu = false;
+  for (const KernelArtifact& k : build.kernels) {
+    for (const std::string& kind : f.emit) {
+      const std::string& bytes = kind == "cu" ? k.source : kind == "ptx" ? k.ptx : k.cubin;
+      const auto path = dir / (k.name + "." + kind);
+      JF_RETURN_IF_ERROR(write_file(path, bytes));
+      std::printf("wrote %s\n", path.string().c_str());
+      cu = cu || kind == "cu";
+    }
+  }
+  if (cu) {
+    for (const auto& file : embedded::files()) {
+      const auto path = dir / "include" / std::string(file.name);
+      std::filesystem::create_directories(path.parent_path(), ec);
+      JF_RETURN_IF_ERROR(write_file(path, file.text));
+    }
+    std::printf("wrote %s (the headers the .cu includes: nvcc -I %s)\n",
+                (dir / "include").string().c_str(), (dir / "include").string().c_str());
+  }
+  return {};
+}
+
+int run(const GlobalFlags& global, const Flags& f) {
+  for (const std::string& kind : f.emit) {
+    if (kind != "cu" && kind != "ptx" && kind != "cubin") {
+      return report(make_error(ErrorCode::bad_option,
+                               fmt::format("--emit takes cu, ptx and cubin; got \"{}\"", kind)));
+    }
+  }
+  auto options = compile_options(f.compile);
+  if (!options) return report(options.error());
+  auto graph = load_graph(f.compile.graph);
+  if (!graph) return report(graph.error());
+  Engine engine(engine_options(global));
+  auto build = engine.build(*graph, *options);
+  if (!build) return report(build.error());
+  std::printf("%s: %zu kernel%s for %s\n", build->graph_name.c_str(), build->kernels.size(),
+              build->kernels.size() == 1 ? "" : "s", build->arch.c_str());
+  for (const KernelArtifact& k : build->kernels) {
+    const std::string how = k.cache_status == "compiled"
+                                ? fmt::format("compiled by NVRTC in {:.1f} ms", k.compile_ms)
+                                : fmt::format("{} cache hit", k.cache_status);
+    std::printf("  %s: %s; cubin %zu bytes, PTX %zu bytes%s\n", k.name.c_str(), how.c_str(),
+                k.cubin.size(), k.ptx.size(),
+                k.cache_file.empty() ? "" : fmt::format("\n    cache: {}", k.cache_file).c_str());
+  }
+  if (Status s = emit_files(*build, f); !s.ok()) return report(s.error());
+  return kExitOk;
+}
+
+}  // namespace
+
+Command add_compile(CLI::App& app, const GlobalFlags& global) {
+  auto flags = std::make_shared<Flags>();
+  CLI::App* sub = app.add_subcommand("compile", "plan, generate and compile a graph (no GPU needed)");
+  add_compile_flags(sub, flags->compile);
+  sub->add_option("--emit", flags->emit, "write these: cu, ptx, cubin (comma list)")->delimiter(',');
+  sub->add_option("-o,--output-dir", flags->out_dir, "where --emit writes (default: .)");
+  return {sub, [&global, flags] { return run(global, *flags); }};
+}
+
+}  // namespace jitfuse::cli

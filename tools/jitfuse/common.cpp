@@ -1,0 +1,90 @@
+#include "common.h"
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cstdio>
+#include <fstream>
+
+namespace jitfuse::cli {
+
+void add_compile_flags(CLI::App* sub, CompileFlags& f) {
+  sub->add_option("GRAPH", f.graph, "the graph JSON file")->required();
+  sub->add_option("--arch", f.arch,
+                  "target, e.g. sm_90a or sm_80 (default: the current GPU's; see `jitfuse archs`)");
+  sub->add_option("--math", f.math, "f32 GEMM arithmetic: ieee (default), tf32, tf32x3");
+  sub->add_option("--dims", f.dims, "bind symbolic dims and bake them in, e.g. --dims M=2048")
+      ->delimiter(',');
+  sub->add_flag("--no-fuse", f.no_fuse, "one kernel per node, for bisecting fusion bugs");
+}
+
+Expected<std::map<std::string, std::int64_t>> parse_dims(const std::vector<std::string>& items) {
+  std::map<std::string, std::int64_t> dims;
+  for (const std::string& item : items) {
+    const auto eq = item.find('=');
+    std::int64_t value = 0;
+    const char* begin = item.data() + (eq == std::string::npos ? 0 : eq + 1);
+    const char* end = item.data() + item.size();
+    auto [ptr, ec] = std::from_chars(begin, end, value);
+    if (eq == std::string::npos || eq == 0 || ec != std::errc() || ptr != end) {
+      return make_error(ErrorCode::bad_option,
+                        fmt::format("--dims \"{}\" is not NAME=SIZE, e.g. M=2048", item));
+    }
+    dims[item.substr(0, eq)] = value;
+  }
+  return dims;
+}
+
+Expected<CompileOptions> compile_options(const CompileFlags& f) {
+  CompileOptions o;
+  o.arch = f.arch;
+  const auto math = parse_math_mode(f.math);
+  if (!math) {
+    return make_error(ErrorCode::bad_option,
+                      fmt::format("--math must be ieee, tf32 or tf32x3; got \"{}\"", f.math));
+  }
+  o.math = *math;
+  JF_ASSIGN_OR_RETURN(o.dims, parse_dims(f.dims));
+  o.fusion = !f.no_fuse;
+  return o;
+}
+
+EngineOptions engine_options(const GlobalFlags& f) {
+  EngineOptions o;
+  if (!f.cache_dir.empty()) o.cache_dir = f.cache_dir;
+  o.disk_cache = !f.no_cache;
+  return o;
+}
+
+int report(const Error& e) {
+  std::fprintf(stderr, "jitfuse: error: %s\n", e.to_string(true).c_str());
+  return is_user_error(e.code) ? kExitBadInput : kExitFailed;
+}
+
+Status write_file(const std::filesystem::path& path, std::string_view bytes) {
+  const auto tmp = path.parent_path() / fmt::format(".{}.tmp.{}", path.filename().string(), ::getpid());
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    out.write(bytes.data(), std::streamsize(bytes.size()));
+    out.close();
+    if (!out) {
+      std::error_code ec;
+      std::filesystem::remove(tmp, ec);
+      Error e = make_error(ErrorCode::io, "cannot write the file");
+      e.file = path.string();
+      return e;
+    }
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    Error e = make_error(ErrorCode::io, "cannot move the file into place: " + ec.message());
+    e.file = path.string();
+    return e;
+  }
+  return {};
+}
+
+}  // namespace jitfuse::cli
