@@ -1,5 +1,6 @@
 // Compile the example graph with the C++ API and run it on the GPU, with device memory from
 // the CUDA Driver API. Build against an installed jitfuse (see CMakeLists.txt here).
+// Usage: linear_gelu [GRAPH.json]   (default: examples/linear_scale_hardtanh_gelu.json)
 #include <cuda.h>
 #include <jitfuse/jitfuse.hpp>
 
@@ -15,9 +16,9 @@
     }                                                                   \
   } while (0)
 
-int main() {
+int main(int argc, char** argv) {
   jitfuse::Engine engine;  // caches kernels in ~/.cache/jitfuse (or $JITFUSE_CACHE_DIR)
-  auto graph = jitfuse::load_graph(EXAMPLE_GRAPH);
+  auto graph = jitfuse::load_graph(argc > 1 ? argv[1] : EXAMPLE_GRAPH);
   if (!graph) {
     std::fprintf(stderr, "%s\n", graph.error().to_string().c_str());
     return 2;

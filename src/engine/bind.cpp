@@ -34,6 +34,12 @@ Status bind_one(const TypedGraph& g, const Value& v, const Tensor& t, Binding& b
     return bad(fmt::format("tensor '{}' has shape {}, but the graph declares it {}", v.name,
                            shape_text(t.shape), to_string(v.shape)));
   }
+  double elements = 1;
+  for (std::int64_t d : t.shape) elements *= double(d);
+  if (elements > double(std::int64_t(1) << 48)) {
+    return bad(fmt::format("tensor '{}' {} has {:.3g} elements; at most 2^48 are supported", v.name,
+                           shape_text(t.shape), elements));
+  }
   for (std::size_t i = 0; i < v.shape.size(); ++i) {
     const Dim& d = v.shape[i];
     if (t.shape[i] < 0) {

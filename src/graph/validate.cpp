@@ -14,6 +14,8 @@
 namespace jitfuse {
 namespace {
 
+constexpr std::int64_t kMaxElements = std::int64_t(1) << 48;
+
 Error err(ErrorCode code, std::string pointer, std::string message) {
   return make_error(code, std::move(message), std::move(pointer));
 }
@@ -225,6 +227,14 @@ class Validator {
   Status build(const std::vector<int>& order) {
     t_.name = g_.name;
     for (const TensorDecl& in : g_.inputs) {
+      // Sizes multiply into int64 byte counts everywhere downstream: keep them far from overflow.
+      double elements = 1;
+      for (const Dim& d : in.shape) elements *= d.is_symbolic() ? 1.0 : double(d.size);
+      if (elements > double(kMaxElements)) {
+        return err(ErrorCode::schema, in.pointer + "/shape",
+                   fmt::format("input '{}' {} has {:.3g} elements; at most 2^48 are supported",
+                               in.name, to_string(in.shape), elements));
+      }
       t_.inputs.push_back(int(t_.values.size()));
       t_.values.push_back(Value{in.name, in.dtype, in.shape, -1, {}, false, in.pointer});
     }

@@ -63,10 +63,7 @@ int run(const GlobalFlags& global, const Flags& f) {
   std::printf("%s: %zu kernel%s for %s\n", build->graph_name.c_str(), build->kernels.size(),
               build->kernels.size() == 1 ? "" : "s", build->arch.c_str());
   for (const KernelArtifact& k : build->kernels) {
-    const std::string how = k.cache_status == "compiled"
-                                ? fmt::format("compiled by NVRTC in {:.1f} ms", k.compile_ms)
-                                : fmt::format("{} cache hit", k.cache_status);
-    std::printf("  %s: %s; cubin %zu bytes, PTX %zu bytes%s\n", k.name.c_str(), how.c_str(),
+    std::printf("  %s: %s; cubin %zu bytes, PTX %zu bytes%s\n", k.name.c_str(), cache_outcome(k).c_str(),
                 k.cubin.size(), k.ptx.size(),
                 k.cache_file.empty() ? "" : fmt::format("\n    cache: {}", k.cache_file).c_str());
   }

@@ -208,9 +208,7 @@ int run(const GlobalFlags& global, const Flags& f) {
   if (!kernel) return report(kernel.error());
   const Build& build = kernel->build();
   for (const auto& k : build.kernels) {
-    std::printf("%s: %s%s\n", k.name.c_str(),
-                k.cache_status == "compiled" ? fmt::format("compiled by NVRTC in {:.1f} ms", k.compile_ms).c_str()
-                                             : fmt::format("{} cache hit", k.cache_status).c_str(),
+    std::printf("%s: %s%s\n", k.name.c_str(), cache_outcome(k).c_str(),
                 k.cache_file.empty() ? "" : fmt::format(" ({})", k.cache_file).c_str());
   }
   // The engine uses device 0's primary context; our buffers live there too.

@@ -62,6 +62,11 @@ int report(const Error& e) {
   return is_user_error(e.code) ? kExitBadInput : kExitFailed;
 }
 
+std::string cache_outcome(const KernelArtifact& k) {
+  return k.cache_status == "compiled" ? fmt::format("compiled by NVRTC in {:.1f} ms", k.compile_ms)
+                                      : fmt::format("{} cache hit", k.cache_status);
+}
+
 Status write_file(const std::filesystem::path& path, std::string_view bytes) {
   const auto tmp = path.parent_path() / fmt::format(".{}.tmp.{}", path.filename().string(), ::getpid());
   {

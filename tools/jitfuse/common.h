@@ -43,6 +43,8 @@ Expected<CompileOptions> compile_options(const CompileFlags& flags);
 EngineOptions engine_options(const GlobalFlags& flags);
 // Prints "jitfuse: error: ..." with details; returns the exit code for the error.
 int report(const Error& error);
+// How a kernel was obtained: "compiled by NVRTC in 812.3 ms" or "disk cache hit".
+std::string cache_outcome(const KernelArtifact& kernel);
 // Writes `bytes` to `path` through a temporary file and a rename.
 Status write_file(const std::filesystem::path& path, std::string_view bytes);
 
