@@ -79,9 +79,12 @@ struct Build {
 struct EngineStats {
   std::uint64_t memory_hits = 0;
   std::uint64_t disk_hits = 0;
-  std::uint64_t misses = 0;        // compiled with NVRTC
-  std::uint64_t corrupt_entries = 0;
-  double compile_ms = 0;           // NVRTC time spent
+  std::uint64_t misses = 0;          // compiled with NVRTC
+  std::uint64_t corrupt_entries = 0; // disk entries that failed their checks (then replaced)
+  double compile_ms = 0;             // NVRTC time spent
+  double saved_ms = 0;               // NVRTC time disk hits avoided (what their entries took)
+  std::uint64_t bytes_read = 0;      // cache entry bytes read from disk
+  std::uint64_t bytes_written = 0;   // cache entry bytes written to disk
 };
 
 // Where and how an Engine caches kernels.

@@ -2,64 +2,50 @@
 
 #include <fcntl.h>
 #include <fmt/format.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
-#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <random>
+#include <thread>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
+#include "cache/maintenance.h"
+#include "common/log.h"
 
 namespace jitfuse {
 namespace {
 
-// The entry layout. Bump kCacheFormatVersion (cache/key.h) if you change it.
-//   0  char[8]  magic "JFKCACHE"
-//   8  u32      format version
-//  12  u32      reserved (0)
-//  16  u8[16]   key digest
-//  32  u64      cubin bytes
-//  40  u64      ptx bytes
-//  48  u64      created (unix seconds)
-//  56  cubin, then ptx
-//  end u64      XXH3-64 of every byte before it
-constexpr char kMagic[8] = {'J', 'F', 'K', 'C', 'A', 'C', 'H', 'E'};
-constexpr std::size_t kHeader = 56;
+std::atomic<int> g_write_fault{0};
 
-template <class T>
-void put(std::string& out, T v) {
-  out.append(reinterpret_cast<const char*>(&v), sizeof v);
-}
-template <class T>
-T get(const std::string& in, std::size_t at) {
-  T v;
-  std::memcpy(&v, in.data() + at, sizeof v);
-  return v;
-}
+std::string errno_text(int err = errno) { return std::strerror(err); }
 
-std::string errno_text() { return std::strerror(errno); }
+Error cache_error(std::string message, const std::filesystem::path& file) {
+  Error e = make_error(ErrorCode::cache, std::move(message));
+  e.file = file.string();
+  return e;
+}
 
 Status write_all(int fd, const std::string& bytes, const std::filesystem::path& path) {
+  if (const int fault = g_write_fault.load()) {
+    return cache_error("cannot write a cache entry: " + errno_text(fault) + " (injected)", path);
+  }
   std::size_t done = 0;
   while (done < bytes.size()) {
     const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      Error e = make_error(ErrorCode::cache, "cannot write a cache entry: " + errno_text());
-      e.file = path.string();
-      return e;
-    }
+    if (n < 0) return cache_error("cannot write a cache entry: " + errno_text(), path);
     done += std::size_t(n);
   }
   return {};
 }
 
 }  // namespace
+
+void inject_cache_write_fault(int err) { g_write_fault = err; }
 
 std::optional<std::filesystem::path> default_cache_dir() {
   if (const char* c = std::getenv("JITFUSE_CACHE")) {
@@ -76,13 +62,27 @@ std::optional<std::filesystem::path> default_cache_dir() {
   return std::nullopt;
 }
 
-DiskCache::DiskCache(std::filesystem::path dir) : dir_(std::move(dir)) {}
+std::uint64_t default_max_bytes() {
+  constexpr std::uint64_t kDefault = std::uint64_t(2) << 30;
+  const char* env = std::getenv("JITFUSE_CACHE_MAX_BYTES");
+  if (!env || !*env) return kDefault;
+  const auto parsed = parse_byte_count(env);
+  if (!parsed) {
+    log::warn(fmt::format("JITFUSE_CACHE_MAX_BYTES=\"{}\" is not a byte count (e.g. 1073741824, "
+                          "512M, 2G); using 2G", env));
+  }
+  return parsed ? *parsed : kDefault;
+}
+
+DiskCache::DiskCache(std::filesystem::path dir, std::uint64_t max_bytes)
+    : dir_(std::move(dir)), max_bytes_(max_bytes) {}
 
 std::filesystem::path DiskCache::path(const CacheKey& key) const { return dir_ / key.file_name; }
 
 CacheLookup DiskCache::load(const CacheKey& key) const {
   CacheLookup result;
-  std::ifstream in(path(key), std::ios::binary | std::ios::ate);
+  const auto file = path(key);
+  std::ifstream in(file, std::ios::binary | std::ios::ate);
   if (!in) return result;  // a miss
   const std::streamoff size = in.tellg();
   std::string bytes(size > 0 ? std::size_t(size) : 0, '\0');
@@ -91,82 +91,81 @@ CacheLookup DiskCache::load(const CacheKey& key) const {
     result.corrupt = "read failed";
     return result;
   }
-  if (bytes.size() < kHeader + 8) {
-    result.corrupt = fmt::format("{} bytes, shorter than any entry (truncated?)", bytes.size());
+  auto parsed = parse_entry(bytes);
+  if (!parsed) {
+    result.corrupt = parsed.error().message;
     return result;
   }
-  if (std::memcmp(bytes.data(), kMagic, sizeof kMagic) != 0) {
-    result.corrupt = "not a jitfuse cache entry (bad magic)";
-    return result;
-  }
-  if (const auto v = get<std::uint32_t>(bytes, 8); v != kCacheFormatVersion) {
-    result.corrupt = fmt::format("format version {}, expected {}", v, kCacheFormatVersion);
-    return result;
-  }
-  if (std::memcmp(bytes.data() + 16, key.raw, sizeof key.raw) != 0) {
+  if (std::memcmp(parsed->digest, key.raw, sizeof key.raw) != 0) {
     result.corrupt = "the entry belongs to another key";
     return result;
   }
-  const auto cubin = get<std::uint64_t>(bytes, 32);
-  const auto ptx = get<std::uint64_t>(bytes, 40);
-  if (cubin > bytes.size() || ptx > bytes.size() || kHeader + cubin + ptx + 8 != bytes.size()) {
-    result.corrupt = fmt::format("sizes do not add up ({} + {} payload bytes in a {}-byte file)",
-                                 cubin, ptx, bytes.size());
-    return result;
-  }
-  const std::size_t body = bytes.size() - 8;
-  if (XXH3_64bits(bytes.data(), body) != get<std::uint64_t>(bytes, body)) {
-    result.corrupt = "checksum mismatch";
-    return result;
-  }
-  result.entry = CacheEntry{bytes.substr(kHeader, cubin), bytes.substr(kHeader + cubin, ptx)};
+  stamp_used(file);
+  result.entry = std::move(parsed->entry);
   return result;
 }
 
 Status DiskCache::store(const CacheKey& key, const CacheEntry& entry) const {
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
-  if (ec) {
-    Error e = make_error(ErrorCode::cache, "cannot create the cache directory: " + ec.message());
-    e.file = dir_.string();
-    return e;
-  }
-  std::string bytes(kMagic, sizeof kMagic);
-  put<std::uint32_t>(bytes, kCacheFormatVersion);
-  put<std::uint32_t>(bytes, 0);
-  bytes.append(reinterpret_cast<const char*>(key.raw), sizeof key.raw);
-  put<std::uint64_t>(bytes, entry.cubin.size());
-  put<std::uint64_t>(bytes, entry.ptx.size());
-  put<std::uint64_t>(bytes, std::uint64_t(std::chrono::duration_cast<std::chrono::seconds>(
-                                std::chrono::system_clock::now().time_since_epoch()).count()));
-  bytes += entry.cubin;
-  bytes += entry.ptx;
-  put<std::uint64_t>(bytes, XXH3_64bits(bytes.data(), bytes.size()));
-
-  // A unique temporary name in the same directory, so that rename() is atomic.
-  static std::atomic<unsigned> counter{0};
-  const auto tmp = dir_ / fmt::format(".{}.tmp.{}.{}", key.file_name, ::getpid(), counter++);
+  if (ec) return cache_error("cannot create the cache directory: " + ec.message(), dir_);
+  const std::string bytes = serialize_entry(key.raw, entry);
+  const auto target = path(key);
+  const auto tmp = temp_path(target);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    Error e = make_error(ErrorCode::cache, "cannot create a cache entry: " + errno_text());
-    e.file = tmp.string();
-    return e;
-  }
+  if (fd < 0) return cache_error("cannot create a cache entry: " + errno_text(), tmp);
   Status s = write_all(fd, bytes, tmp);
-  if (s.ok() && ::fsync(fd) != 0) {
-    s = make_error(ErrorCode::cache, "cannot flush a cache entry: " + errno_text());
-  }
-  if (::close(fd) != 0 && s.ok()) {
-    s = make_error(ErrorCode::cache, "cannot close a cache entry: " + errno_text());
-  }
-  if (s.ok() && ::rename(tmp.c_str(), path(key).c_str()) != 0) {
-    s = make_error(ErrorCode::cache, "cannot rename a cache entry into place: " + errno_text());
+  if (s.ok() && ::fsync(fd) != 0) s = cache_error("cannot flush a cache entry: " + errno_text(), tmp);
+  if (::close(fd) != 0 && s.ok()) s = cache_error("cannot close a cache entry: " + errno_text(), tmp);
+  if (s.ok() && ::rename(tmp.c_str(), target.c_str()) != 0) {
+    s = cache_error("cannot rename a cache entry into place: " + errno_text(), target);
   }
   if (!s.ok()) {
     ::unlink(tmp.c_str());
-    if (s.error().file.empty()) s.error().file = path(key).string();
+    return s;
   }
-  return s;
+  // Housekeeping on the (rare, already slow) compile path: never fails the store.
+  (void)prune(dir_, max_bytes_, target);
+  return {};
+}
+
+DiskCache::KeyLock::~KeyLock() {
+  if (fd_ >= 0) ::close(fd_);  // closing releases the flock
+}
+
+DiskCache::KeyLock& DiskCache::KeyLock::operator=(KeyLock&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = o.fd_;
+    o.fd_ = -1;
+  }
+  return *this;
+}
+
+DiskCache::KeyLock DiskCache::lock(const CacheKey& key, std::chrono::milliseconds timeout) const {
+  std::error_code ec;
+  const auto dir = dir_ / "locks";
+  std::filesystem::create_directories(dir, ec);
+  const auto file = dir / (key.file_name + ".lock");
+  const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return KeyLock();
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto wait = std::chrono::milliseconds(2);
+  bool locked = false;
+  for (;;) {
+    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
+      locked = true;
+      break;
+    }
+    if ((errno != EWOULDBLOCK && errno != EINTR) || std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(wait);
+    wait = std::min(wait * 2, std::chrono::milliseconds(50));
+  }
+  if (!locked) {
+    ::close(fd);
+    return KeyLock();
+  }
+  return KeyLock(fd);
 }
 
 }  // namespace jitfuse

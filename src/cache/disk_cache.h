@@ -1,20 +1,17 @@
-// The on-disk kernel cache: one self-checking file per key. Writes go to a temporary file in
-// the same directory and are renamed into place, so a reader never sees a torn entry.
+// The on-disk kernel cache: one self-checking file per key, shared by any number of processes.
+// Writes go to a temporary file in the same directory and are renamed into place, so a reader
+// never sees a torn entry; a per-key flock lets one process compile while the others wait.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
 
+#include "cache/entry.h"
 #include "cache/key.h"
 
 namespace jitfuse {
-
-// What a cache entry holds.
-struct CacheEntry {
-  std::string cubin;
-  std::string ptx;
-};
 
 // The result of a lookup: a hit, a miss, or an entry that failed its checks (and why).
 struct CacheLookup {
@@ -25,22 +22,50 @@ struct CacheLookup {
 // The cache directory chosen by the environment: $JITFUSE_CACHE_DIR, $XDG_CACHE_HOME/jitfuse,
 // ~/.cache/jitfuse; nullopt when JITFUSE_CACHE is off/0/false/no, or nothing is set.
 std::optional<std::filesystem::path> default_cache_dir();
+// The size bound: $JITFUSE_CACHE_MAX_BYTES (a byte count, or with a K, M or G suffix), else 2 GiB.
+std::uint64_t default_max_bytes();
 
-// A cache directory. All methods are safe to call from several threads and processes.
+// A cache directory. Safe to use from several threads and processes at once.
 class DiskCache {
  public:
-  explicit DiskCache(std::filesystem::path dir);
+  explicit DiskCache(std::filesystem::path dir, std::uint64_t max_bytes = default_max_bytes());
 
-  // The entry for `key`: checks magic, format version, key, sizes and checksum.
+  // The entry for `key`, checked (magic, version, key, sizes, checksum). A hit stamps the
+  // entry's last use (its mtime, set explicitly: atime is unreliable on noatime mounts).
   CacheLookup load(const CacheKey& key) const;
-  // Writes the entry atomically (temp file, fsync, rename). Creates the directory.
+  // Writes the entry atomically (temp file, fsync, rename), then sweeps temporaries of dead
+  // writers and evicts least-recently-used entries beyond the size bound.
   Status store(const CacheKey& key, const CacheEntry& entry) const;
+
+  // An exclusive lock on one key (kernel flock on locks/<entry>.lock), released on destruction
+  // or when the process dies, so a killed compile never blocks anyone.
+  class KeyLock {
+   public:
+    KeyLock() = default;
+    explicit KeyLock(int fd) : fd_(fd) {}
+    KeyLock(KeyLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+    KeyLock& operator=(KeyLock&& o) noexcept;
+    ~KeyLock();
+    bool held() const { return fd_ >= 0; }
+
+   private:
+    int fd_ = -1;
+  };
+  // Waits up to `timeout` for `key`'s lock; an unheld lock when it cannot be had (a read-only
+  // directory, or the holder is slow), in which case the caller compiles without it.
+  KeyLock lock(const CacheKey& key, std::chrono::milliseconds timeout) const;
+
   // The path of `key`'s entry.
   std::filesystem::path path(const CacheKey& key) const;
   const std::filesystem::path& dir() const { return dir_; }
+  std::uint64_t max_bytes() const { return max_bytes_; }
 
  private:
   std::filesystem::path dir_;
+  std::uint64_t max_bytes_;
 };
+
+// For tests: makes every cache write fail with errno `err` (ENOSPC, EROFS, ...); 0 stops it.
+void inject_cache_write_fault(int err);
 
 }  // namespace jitfuse

@@ -5,7 +5,6 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#include "codegen/embedded.h"
 
 namespace jitfuse {
 namespace {
@@ -32,11 +31,12 @@ class Hasher {
 }  // namespace
 
 CacheKey make_key(const KernelSource& source, const Arch& arch,
-                  const std::vector<std::string>& options, const NvrtcVersion& nvrtc) {
+                  const std::vector<std::string>& options, const NvrtcVersion& nvrtc,
+                  const std::vector<embedded::File>& headers) {
   Hasher h;
   h.field(fmt::format("jitfuse-cache-format-{}", kCacheFormatVersion));
   h.field(source.code);
-  for (const auto& f : embedded::files()) {
+  for (const auto& f : headers) {
     h.field(f.name);
     h.field(f.text);
   }

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "codegen/embedded.h"
 #include "codegen/emit.h"
 #include "nvrtc/nvrtc.h"
 
@@ -11,7 +12,7 @@ namespace jitfuse {
 
 // Bump this when the disk entry layout (disk_cache.cpp) or what make_key hashes changes:
 // entries of another version are then treated as misses and replaced.
-inline constexpr unsigned kCacheFormatVersion = 1;
+inline constexpr unsigned kCacheFormatVersion = 2;
 
 // The identity of one compiled kernel.
 struct CacheKey {
@@ -21,8 +22,9 @@ struct CacheKey {
 };
 
 // Hashes the format version, the generated source, every embedded header (name and text), the
-// NVRTC options, the arch and the NVRTC version.
+// NVRTC options, the arch and the NVRTC version. `headers` is the embedded set; tests pass others.
 CacheKey make_key(const KernelSource& source, const Arch& arch,
-                  const std::vector<std::string>& options, const NvrtcVersion& nvrtc);
+                  const std::vector<std::string>& options, const NvrtcVersion& nvrtc,
+                  const std::vector<embedded::File>& headers = embedded::files());
 
 }  // namespace jitfuse

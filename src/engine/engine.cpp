@@ -4,9 +4,12 @@
 // Each step is a function from one plain value to the next; Trace times and dumps them.
 #include <fmt/format.h>
 
+#include <chrono>
 #include <cstdlib>
+#include <ctime>
 
 #include "cache/key.h"
+#include "cache/maintenance.h"
 #include "common/log.h"
 #include "common/text.h"
 #include "engine/engine_impl.h"
@@ -55,10 +58,29 @@ std::string describe_graph(const TypedGraph& g) {
   return out;
 }
 
+// How long a process waits for another that is compiling the same key before compiling it
+// too. A dead holder releases its flock at once, so this only bounds a slow one.
+constexpr std::chrono::seconds kLockWait{60};
+
+// Reads `key`'s disk entry; a corrupt one is counted and reported once.
+std::optional<CacheEntry> disk_lookup(Engine::Impl& e, const CacheKey& key, bool count_corrupt) {
+  CacheLookup found = e.disk->load(key);
+  if (!found.corrupt.empty() && count_corrupt) {
+    std::lock_guard lock(e.mu);
+    ++e.stats.corrupt_entries;
+    if (e.reported.insert(e.disk->path(key).string()).second) {
+      log::warn(fmt::format("cache entry {} is corrupt ({}); recompiling and replacing it",
+                            e.disk->path(key).string(), found.corrupt));
+    }
+  }
+  return std::move(found.entry);
+}
+
 // Memory, then disk, then NVRTC (and store). Counts what happened.
-Expected<KernelArtifact> find_or_compile(Engine::Impl& e, const KernelSource& src, const Arch& arch,
-                                         const std::vector<std::string>& options,
-                                         const CacheKey& key, Trace& trace) {
+Expected<KernelArtifact> find_or_compile(Engine::Impl& e, const KernelSource& src, const std::string& graph,
+                                         const Arch& arch, const NvrtcVersion& nvrtc,
+                                         const std::vector<std::string>& options, const CacheKey& key,
+                                         Trace& trace) {
   KernelArtifact art;
   art.name = src.name;
   art.source = src.code;
@@ -78,17 +100,14 @@ Expected<KernelArtifact> find_or_compile(Engine::Impl& e, const KernelSource& sr
     }
   }
   std::optional<CacheEntry> entry;
+  DiskCache::KeyLock compiling;
   if (e.disk) {
-    CacheLookup found = e.disk->load(key);
-    if (!found.corrupt.empty()) {
-      std::lock_guard lock(e.mu);
-      ++e.stats.corrupt_entries;
-      if (e.reported.insert(art.cache_file).second) {
-        log::warn(fmt::format("cache entry {} is corrupt ({}); recompiling and replacing it",
-                              art.cache_file, found.corrupt));
-      }
+    entry = disk_lookup(e, key, true);
+    if (!entry) {
+      // Another process may be compiling this key: wait for its lock, then look again.
+      compiling = e.disk->lock(key, kLockWait);
+      if (compiling.held()) entry = disk_lookup(e, key, false);
     }
-    entry = std::move(found.entry);
   }
   if (entry) {
     art.cache_status = "disk";
@@ -103,7 +122,8 @@ Expected<KernelArtifact> find_or_compile(Engine::Impl& e, const KernelSource& sr
     log::debug(fmt::format("nvrtc: compiled {} in {:.1f} ms ({} bytes of cubin)", src.name, c.ms,
                            c.cubin.size()));
     trace.after("nvrtc", [&] { return fmt::format("{:.1f} ms\n{}", c.ms, c.log); });
-    entry = CacheEntry{std::move(c.cubin), std::move(c.ptx)};
+    entry = CacheEntry{std::move(c.cubin), std::move(c.ptx),
+                       EntryInfo{graph, src.name, arch.name(), nvrtc.tag(), std::int64_t(::time(nullptr)), c.ms}};
     if (e.disk) {
       if (Status s = e.disk->store(key, *entry); !s.ok()) {
         std::lock_guard lock(e.mu);
@@ -111,6 +131,9 @@ Expected<KernelArtifact> find_or_compile(Engine::Impl& e, const KernelSource& sr
           log::warn(fmt::format("cannot write to the kernel cache, so kernels will be recompiled "
                                 "next time: {}", s.error().to_string()));
         }
+      } else {
+        std::lock_guard lock(e.mu);
+        e.stats.bytes_written += entry->cubin.size() + entry->ptx.size();
       }
       trace.after("store", [&] { return art.cache_file; });
     }
@@ -118,8 +141,11 @@ Expected<KernelArtifact> find_or_compile(Engine::Impl& e, const KernelSource& sr
   art.cubin = entry->cubin;
   art.ptx = entry->ptx;
   std::lock_guard lock(e.mu);
-  if (art.cache_status == "disk") ++e.stats.disk_hits;
-  else {
+  if (art.cache_status == "disk") {
+    ++e.stats.disk_hits;
+    e.stats.saved_ms += entry->info.compile_ms;
+    e.stats.bytes_read += entry->cubin.size() + entry->ptx.size();
+  } else {
     ++e.stats.misses;
     e.stats.compile_ms += art.compile_ms;
   }
@@ -177,7 +203,8 @@ Expected<Built> Engine::Impl::build(const Graph& graph, const CompileOptions& op
     trace.after("emit", [&] { return src.code; });
     const CacheKey key = make_key(src, arch, nvrtc_opts, nvrtc);
     trace.after("key", [&] { return key.digest + " " + key.file_name; });
-    JF_ASSIGN_OR_RETURN(KernelArtifact art, find_or_compile(*this, src, arch, nvrtc_opts, key, trace));
+    JF_ASSIGN_OR_RETURN(KernelArtifact art, find_or_compile(*this, src, out.graph.name, arch, nvrtc,
+                                                            nvrtc_opts, key, trace));
     out.build.kernels.push_back(std::move(art));
     out.sources.push_back(std::move(src));
   }
@@ -192,7 +219,13 @@ Engine::Engine(EngineOptions options) : impl_(std::make_unique<Impl>()) {
   if (impl_->options.disk_cache && dir) impl_->disk.emplace(*dir);
 }
 
-Engine::~Engine() = default;
+Engine::~Engine() {
+  // Leave this process's counters in the directory's journal, for `jitfuse cache stats`.
+  const EngineStats& s = impl_->stats;
+  if (impl_->disk && (s.memory_hits || s.disk_hits || s.misses)) {
+    (void)append_stats(impl_->disk->dir(), s);
+  }
+}
 
 Expected<Build> Engine::build(const Graph& graph, const CompileOptions& options) {
   JF_ASSIGN_OR_RETURN(Built b, impl_->build(graph, options));

@@ -2,7 +2,13 @@
 // switches, and what the key does and does not cover.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <cerrno>
+
 #include "cache/disk_cache.h"
+#include "cache/maintenance.h"
+#include "codegen/emit.h"
 #include "support.h"
 
 using namespace jitfuse;
@@ -45,13 +51,13 @@ TEST_CASE("compile, then memory hit, then disk hit from a new engine") {
   CHECK(a.stats().misses == 1);
   CHECK(a.stats().memory_hits == 1);
   CHECK(b.stats().disk_hits == 1);
-  // No temporary file is left behind.
-  int files = 0;
+  // One entry, and no temporary file left behind.
+  int entries = 0;
   for (const auto& e : std::filesystem::directory_iterator(dir.path)) {
-    ++files;
+    entries += e.path().extension() == ".jfk";
     CHECK(e.path().filename().string()[0] != '.');
   }
-  CHECK(files == 1);
+  CHECK(entries == 1);
 }
 
 TEST_CASE("a corrupt entry is reported, recompiled and replaced") {
@@ -79,7 +85,9 @@ TEST_CASE("a corrupt entry is reported, recompiled and replaced") {
     const KernelArtifact k = build_one(e);
     CHECK(k.cache_status == "compiled");
     CHECK(e.stats().corrupt_entries == 1);
-    CHECK(jf_test::read_file(path).size() == good.size());  // replaced by a good entry
+    auto replaced = parse_entry(jf_test::read_file(path));  // replaced by a good entry
+    REQUIRE(replaced.ok());
+    CHECK(replaced->entry.cubin == parse_entry(good)->entry.cubin);
     Engine after(EngineOptions{dir.path, true, 0});
     CHECK(build_one(after).cache_status == "disk");
   }
@@ -162,4 +170,148 @@ TEST_CASE("the key covers what shapes the binary, and nothing else") {
   const std::string reordered = R"({"outputs": ["a"], "nodes": [{"inputs": ["x"], "op": "gelu", "name": "a"}],
     "inputs": {"x": {"shape": ["N"], "dtype": "f32"}}, "name": "cached"})";
   CHECK(key(reordered, sm80()) == key(kGraph, sm80()));  // key order
+}
+
+TEST_CASE("the key changes with a header byte, an option and the NVRTC version") {
+  jf_test::GemmGraph g;
+  auto typed = validate(g.graph());
+  const Plan plan = plan_fusion(*typed, true);
+  const Arch arch{90, true};
+  auto src = emit_source(*typed, plan, 0, {arch, MathMode::ieee});
+  REQUIRE(src.ok());
+  const auto options = nvrtc_options(arch);
+  const NvrtcVersion v{13, 0};
+  const std::string base = make_key(*src, arch, options, v).digest;
+  CHECK(make_key(*src, arch, options, v).digest == base);  // deterministic
+  // One byte of one embedded header.
+  std::vector<std::string> texts;
+  for (const auto& f : embedded::files()) texts.emplace_back(f.text);
+  texts.back().back() ^= 1;
+  std::vector<embedded::File> changed;
+  for (std::size_t i = 0; i < texts.size(); ++i) changed.push_back({embedded::files()[i].name, texts[i]});
+  CHECK(make_key(*src, arch, options, v, changed).digest != base);
+  // An option, the NVRTC version, the arch.
+  auto more = options;
+  more.push_back("-lineinfo");
+  CHECK(make_key(*src, arch, more, v).digest != base);
+  CHECK(make_key(*src, arch, options, NvrtcVersion{13, 1}).digest != base);
+  CHECK(make_key(*src, Arch{90, false}, options, v).digest != base);
+  // The generated source (anything the graph, dtype, math or dims changed).
+  KernelSource other = *src;
+  other.code += " ";
+  CHECK(make_key(other, arch, options, v).digest != base);
+  CHECK(make_key(*src, arch, options, NvrtcVersion{13, 1}).file_name.find("nvrtc13-1") != std::string::npos);
+}
+
+TEST_CASE("a full disk and a read-only directory cost a warning, never a kernel") {
+  jf_test::TempDir dir;
+  for (int err : {ENOSPC, EROFS}) {
+    CAPTURE(err);
+    inject_cache_write_fault(err);
+    Engine e(EngineOptions{dir.path, true, 0});
+    const KernelArtifact k = build_one(e);
+    inject_cache_write_fault(0);
+    CHECK(k.cache_status == "compiled");
+    CHECK_FALSE(k.cubin.empty());
+    CHECK_FALSE(std::filesystem::exists(k.cache_file));
+    for (const auto& f : std::filesystem::directory_iterator(dir.path)) {
+      CHECK_MESSAGE(!f.path().filename().string().starts_with("."), "a temporary was left: " << f.path());
+    }
+  }
+  // A real read-only directory, where permissions bind (not for root).
+  if (::geteuid() != 0) {
+    const auto ro = dir.path / "ro";
+    std::filesystem::create_directories(ro);
+    std::filesystem::permissions(ro, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
+    Engine e(EngineOptions{ro, true, 0});
+    CHECK(build_one(e).cache_status == "compiled");
+    std::filesystem::permissions(ro, std::filesystem::perms::owner_all);
+  }
+  // A real full disk, where a tiny tmpfs can be mounted (root in a container that allows it).
+  const auto mnt = dir.path / "tiny";
+  std::filesystem::create_directories(mnt);
+  if (std::system(fmt::format("mount -t tmpfs -o size=12k tmpfs '{}' 2>/dev/null", mnt.string()).c_str()) == 0) {
+    Engine e(EngineOptions{mnt, true, 0});
+    CHECK(build_one(e).cache_status == "compiled");  // the entry (~16 KB) does not fit
+    int leftovers = 0;
+    for (const auto& f : std::filesystem::directory_iterator(mnt)) leftovers += f.path().filename().string()[0] == '.';
+    CHECK(leftovers == 0);
+    (void)std::system(fmt::format("umount '{}'", mnt.string()).c_str());
+  } else {
+    MESSAGE("no tmpfs mount here: the full-disk case ran with a simulated ENOSPC only");
+  }
+}
+
+TEST_CASE("the cache stays under its size bound, evicting the least recently used") {
+  jf_test::TempDir dir;
+  auto graph = [](int i) {
+    return fmt::format(R"({{"name": "lru{}", "inputs": {{"x": {{"dtype": "f32", "shape": ["N"]}}}},
+      "nodes": [{{"name": "a", "op": "gelu", "inputs": ["x"]}}], "outputs": ["a"]}})", i);
+  };
+  std::string first;
+  std::uint64_t entry_size = 0;
+  {
+    Engine e(EngineOptions{dir.path, true, 0});
+    first = build_one(e, graph(0)).cache_file;
+    entry_size = std::filesystem::file_size(first);
+  }
+  // Room for about three entries.
+  jf_test::ScopedEnv max("JITFUSE_CACHE_MAX_BYTES", std::to_string(entry_size * 3 + entry_size / 2));
+  for (int i = 1; i < 6; ++i) {
+    // Mark entry 0 used between stores, so that it is never the least recently used.
+    ::sleep(1);  // stamps have one-second resolution in the LRU order
+    Engine reader(EngineOptions{dir.path, true, 0});
+    CHECK(build_one(reader, graph(0)).cache_status == "disk");
+    Engine e(EngineOptions{dir.path, true, 0});
+    build_one(e, graph(i));
+  }
+  std::uint64_t total = 0;
+  int entries = 0;
+  for (const auto& f : std::filesystem::directory_iterator(dir.path)) {
+    if (f.path().extension() == ".jfk") {
+      total += f.file_size();
+      ++entries;
+    }
+  }
+  CHECK(total <= entry_size * 3 + entry_size / 2);
+  CHECK(entries >= 2);
+  CHECK(std::filesystem::exists(first));  // recently used: kept
+  CHECK(parse_byte_count("512M") == std::uint64_t(512) << 20);
+  CHECK(parse_byte_count("2G") == std::uint64_t(2) << 30);
+  CHECK_FALSE(parse_byte_count("lots").has_value());
+}
+
+TEST_CASE("prune sweeps temporaries of dead writers and keeps live ones") {
+  jf_test::TempDir dir;
+  const auto mine = temp_path(dir.path / "x.jfk");  // this process: alive
+  jf_test::write_file(mine, "partial");
+  // A dead writer on this host: a pid that does not exist.
+  std::string dead = mine.filename().string();
+  dead = dead.substr(0, dead.rfind('.', dead.rfind('.') - 1)) + ".999999999.0";
+  jf_test::write_file(dir.path / dead, "partial");
+  auto r = prune(dir.path, 1 << 30);
+  REQUIRE(r.ok());
+  CHECK(r->temporaries == 1);
+  CHECK(std::filesystem::exists(mine));
+  CHECK_FALSE(std::filesystem::exists(dir.path / dead));
+}
+
+TEST_CASE("engine counters: hits, misses, compile time, bytes, and the journal") {
+  jf_test::TempDir dir;
+  {
+    Engine a(EngineOptions{dir.path, true, 0});
+    build_one(a);
+    CHECK(a.stats().bytes_written > 0);
+  }
+  Engine b(EngineOptions{dir.path, true, 0});
+  build_one(b);
+  build_one(b);
+  const EngineStats s = b.stats();
+  CHECK(s.disk_hits == 1);
+  CHECK(s.memory_hits == 1);
+  CHECK(s.bytes_read > 0);
+  CHECK(s.saved_ms > 0);  // what NVRTC took for the entry, recorded in it
+  const CacheTotals t = read_stats(dir.path);
+  CHECK(t.processes == 1);  // `a` wrote its line when it was destroyed
+  CHECK(t.misses == 1);
 }

@@ -147,3 +147,42 @@ TEST_CASE("cli: without a GPU, compile needs --arch and run fails clearly") {
   CHECK(run.code == 1);
   CHECK(run.out.find("no CUDA driver") != std::string::npos);
 }
+
+TEST_CASE("cli: cache ls, stats, verify, prune, clear") {
+  jf_test::TempDir tmp;
+  const auto cache = tmp.path / "cache";
+  const std::string dir = "--cache-dir " + cache.string() + " ";
+  REQUIRE(cli(dir + "compile " + example() + " --arch sm_80 --dims M=64", cache).code == 0);
+  REQUIRE(cli(dir + "compile " + example() + " --arch sm_90a --dims M=64", cache).code == 0);
+  REQUIRE(cli(dir + "compile " + example() + " --arch sm_90a --dims M=64", cache).code == 0);  // a hit
+  Result ls = cli(dir + "cache ls", cache);
+  CHECK(ls.code == 0);
+  CHECK(ls.out.find("linear_scale_hardtanh_gelu") != std::string::npos);
+  CHECK(ls.out.find("sm_90a") != std::string::npos);
+  CHECK(ls.out.find("2 entries") != std::string::npos);
+  Result stats = cli(dir + "cache stats", cache);
+  CHECK(stats.code == 0);
+  CHECK(stats.out.find("journal of 3 processes: 0 memory hits, 1 disk hits, 2 misses") != std::string::npos);
+  // Corrupt one entry: verify finds it, --delete removes it.
+  std::string victim;
+  for (const auto& f : std::filesystem::directory_iterator(cache)) {
+    if (f.path().extension() == ".jfk") victim = f.path().string();
+  }
+  std::string bytes = jf_test::read_file(victim);
+  bytes[bytes.size() / 2] ^= 1;
+  jf_test::write_file(victim, bytes);
+  Result verify = cli(dir + "cache verify", cache);
+  CHECK(verify.code == 1);
+  CHECK(verify.out.find("checksum mismatch") != std::string::npos);
+  CHECK(verify.out.find("1 good, 1 bad") != std::string::npos);
+  CHECK(cli(dir + "cache verify --delete", cache).code == 0);
+  CHECK_FALSE(std::filesystem::exists(victim));
+  Result prune = cli(dir + "cache prune --max-bytes 1", cache);
+  CHECK(prune.code == 0);
+  CHECK(prune.out.find("evicted 1 entry") != std::string::npos);
+  CHECK(cli(dir + "cache prune --max-bytes lots", cache).code == 2);
+  Result clear = cli(dir + "cache clear", cache);
+  CHECK(clear.code == 0);
+  CHECK(cli(dir + "cache ls", cache).out.find("0 entries") != std::string::npos);
+  CHECK(cli(dir + "cache", cache).code == 2);
+}

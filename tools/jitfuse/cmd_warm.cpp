@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
+#include <unistd.h>
 
 #include "commands.h"
 
@@ -156,6 +157,7 @@ int run(const GlobalFlags& global, const Flags& f) {
   std::mutex print_mu;
   std::vector<std::string> failures;
   const auto t0 = std::chrono::steady_clock::now();
+  const bool tty = ::isatty(::fileno(stdout));
   auto worker = [&] {
     for (std::size_t i; (i = next++) < jobs.size();) {
       auto build = engine.build(*jobs[i].graph, jobs[i].options);
@@ -174,9 +176,19 @@ int run(const GlobalFlags& global, const Flags& f) {
         else { ++cached; what = "already cached"; }
       }
       std::lock_guard lock(print_mu);
-      std::printf("[%zu/%zu] %s: %s\n", ++done, jobs.size(), jobs[i].label.c_str(), what.c_str());
-      std::fflush(stdout);
+      ++done;
       if (!build) failures.push_back(jobs[i].label + ": " + build.error().to_string());
+      if (tty) {
+        // One bar, redrawn in place; failures still get a line of their own above it.
+        if (!build) std::printf("\r\033[Kfailed: %s\n", failures.back().c_str());
+        const int width = 30, filled = int(width * done / jobs.size());
+        std::printf("\r\033[K[%s%s] %zu/%zu  compiled %d  cached %d  failed %d", std::string(filled, '#').c_str(),
+                    std::string(width - filled, '.').c_str(), done.load(), jobs.size(), compiled.load(),
+                    cached.load(), failed.load());
+      } else {
+        std::printf("[%zu/%zu] %s: %s\n", done.load(), jobs.size(), jobs[i].label.c_str(), what.c_str());
+      }
+      std::fflush(stdout);
     }
   };
   const unsigned n = f.jobs > 0 ? unsigned(f.jobs) : std::max(1u, std::thread::hardware_concurrency());
@@ -184,11 +196,14 @@ int run(const GlobalFlags& global, const Flags& f) {
   for (unsigned i = 1; i < std::min<std::size_t>(n, jobs.size()); ++i) pool.emplace_back(worker);
   worker();
   for (auto& t : pool) t.join();
+  if (tty) std::printf("\n");
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("warm: %d compiled, %d already cached, %d failed, in %.1f s (cache: %s)\n",
-              compiled.load(), cached.load(), failed.load(), secs,
+  std::printf("warm: %d compiled, %d already cached, %d failed, in %.1f s (%.1f builds/s, %u jobs; cache: %s)\n",
+              compiled.load(), cached.load(), failed.load(), secs, double(jobs.size()) / secs, n,
               engine.cache_dir().empty() ? "off" : engine.cache_dir().string().c_str());
-  for (const auto& msg : failures) std::fprintf(stderr, "failed: %s\n", msg.c_str());
+  if (!tty) {
+    for (const auto& msg : failures) std::fprintf(stderr, "failed: %s\n", msg.c_str());
+  }
   return failed ? kExitFailed : kExitOk;
 }
 

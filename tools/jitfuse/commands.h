@@ -21,6 +21,8 @@ Command add_run(CLI::App& app, const GlobalFlags& global);
 Command add_explain(CLI::App& app, const GlobalFlags& global);
 // `jitfuse warm`: compile a manifest of graphs x archs x dims into the cache.
 Command add_warm(CLI::App& app, const GlobalFlags& global);
+// `jitfuse cache ls|stats|verify|prune|clear`: inspect and maintain the kernel cache.
+Command add_cache(CLI::App& app, const GlobalFlags& global);
 // `jitfuse archs`: the targets NVRTC supports.
 Command add_archs(CLI::App& app, const GlobalFlags& global);
 

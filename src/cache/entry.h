@@ -1,0 +1,42 @@
+// A cache entry's bytes: what it holds, how it is laid out, and how it checks itself.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "jitfuse/error.hpp"
+
+namespace jitfuse {
+
+// What an entry says about itself, for `jitfuse cache ls` and stats.
+struct EntryInfo {
+  std::string graph;      // the graph's name
+  std::string kernel;     // the CUDA function name
+  std::string arch;       // "sm_90a"
+  std::string nvrtc;      // "nvrtc13-0"
+  std::int64_t created = 0;  // unix seconds
+  double compile_ms = 0;     // what NVRTC took: the time a hit saves
+};
+
+// What a cache entry holds.
+struct CacheEntry {
+  std::string cubin;
+  std::string ptx;
+  EntryInfo info;
+};
+
+// The entry's file bytes: header, metadata, cubin, PTX, checksum (layout in entry.cpp).
+std::string serialize_entry(const unsigned char (&digest)[16], const CacheEntry& entry);
+
+// A parsed entry and the key digest stored in it.
+struct ParsedEntry {
+  CacheEntry entry;
+  unsigned char digest[16];
+};
+
+// Parses and checks an entry's bytes: magic, format version, sizes and checksum. The error's
+// message says what is wrong (truncated, garbage, another version, checksum mismatch).
+Expected<ParsedEntry> parse_entry(std::string_view bytes);
+
+}  // namespace jitfuse

@@ -1,0 +1,143 @@
+// jitfuse cache ls | stats | verify [--delete] | prune [--max-bytes N] | clear
+#include <fmt/chrono.h>
+#include <fmt/format.h>
+
+#include <ctime>
+
+#include "cache/disk_cache.h"
+#include "cache/maintenance.h"
+#include "commands.h"
+
+namespace jitfuse::cli {
+namespace {
+
+struct Flags {
+  bool remove_bad = false;
+  std::string max_bytes;
+};
+
+std::string when(std::int64_t t) {
+  if (t <= 0) return "-";
+  std::tm tm{};
+  const std::time_t tt = std::time_t(t);
+  ::gmtime_r(&tt, &tm);
+  return fmt::format("{:%Y-%m-%d %H:%M:%S}", tm);
+}
+
+std::string bytes_text(std::uint64_t b) {
+  if (b >= (1u << 30)) return fmt::format("{:.1f} GB", double(b) / double(1u << 30));
+  if (b >= (1u << 20)) return fmt::format("{:.1f} MB", double(b) / double(1u << 20));
+  return fmt::format("{:.1f} KB", double(b) / 1024.0);
+}
+
+Expected<std::filesystem::path> cache_dir(const GlobalFlags& g) {
+  if (!g.cache_dir.empty()) return std::filesystem::path(g.cache_dir);
+  if (auto d = default_cache_dir()) return *d;
+  return make_error(ErrorCode::bad_option,
+                    "no cache directory: JITFUSE_CACHE is off and none is set; pass --cache-dir DIR");
+}
+
+int ls(const std::filesystem::path& dir) {
+  const auto entries = list_entries(dir);
+  std::uint64_t total = 0;
+  std::printf("%-28s %-34s %-8s %10s  %-19s  %-19s\n", "GRAPH", "KERNEL", "ARCH", "SIZE", "CREATED (UTC)",
+              "LAST USED (UTC)");
+  for (const ListedEntry& e : entries) {
+    total += e.size;
+    if (!e.problem.empty()) {
+      std::printf("%-28s %s (%s)\n", "(corrupt)", e.path.filename().string().c_str(), e.problem.c_str());
+      continue;
+    }
+    std::printf("%-28s %-34s %-8s %10s  %-19s  %-19s\n", e.info.graph.c_str(), e.info.kernel.c_str(),
+                e.info.arch.c_str(), bytes_text(e.size).c_str(), when(e.info.created).c_str(),
+                when(e.last_used).c_str());
+  }
+  std::printf("%zu entr%s, %s (limit %s) in %s\n", entries.size(), entries.size() == 1 ? "y" : "ies",
+              bytes_text(total).c_str(), bytes_text(default_max_bytes()).c_str(), dir.string().c_str());
+  return kExitOk;
+}
+
+int stats(const std::filesystem::path& dir) {
+  const auto entries = list_entries(dir);
+  std::uint64_t total = 0;
+  double rebuild_ms = 0;
+  for (const auto& e : entries) {
+    total += e.size;
+    rebuild_ms += e.info.compile_ms;
+  }
+  const CacheTotals t = read_stats(dir);
+  std::printf("%s: %zu entries, %s of %s; recompiling them all would take %.1f s of NVRTC\n",
+              dir.string().c_str(), entries.size(), bytes_text(total).c_str(),
+              bytes_text(default_max_bytes()).c_str(), rebuild_ms / 1e3);
+  std::printf("journal of %llu processes: %llu memory hits, %llu disk hits, %llu misses, %llu corrupt "
+              "entries; NVRTC time spent %.1f s, saved by disk hits %.1f s\n",
+              static_cast<unsigned long long>(t.processes), static_cast<unsigned long long>(t.memory_hits),
+              static_cast<unsigned long long>(t.disk_hits), static_cast<unsigned long long>(t.misses),
+              static_cast<unsigned long long>(t.corrupt), t.compile_ms / 1e3, t.saved_ms / 1e3);
+  return kExitOk;
+}
+
+int verify(const std::filesystem::path& dir, bool remove_bad) {
+  int bad = 0, good = 0;
+  for (const ListedEntry& e : list_entries(dir)) {
+    if (e.problem.empty()) {
+      ++good;
+      continue;
+    }
+    ++bad;
+    std::error_code ec;
+    const bool removed = remove_bad && std::filesystem::remove(e.path, ec);
+    std::printf("bad: %s: %s%s\n", e.path.string().c_str(), e.problem.c_str(), removed ? " (removed)" : "");
+  }
+  std::printf("verify: %d good, %d bad\n", good, bad);
+  return bad && !remove_bad ? kExitFailed : kExitOk;
+}
+
+int prune_cmd(const std::filesystem::path& dir, const std::string& max_text) {
+  std::uint64_t max = default_max_bytes();
+  if (!max_text.empty()) {
+    const auto parsed = parse_byte_count(max_text);
+    if (!parsed) {
+      return report(make_error(ErrorCode::bad_option,
+                               fmt::format("--max-bytes \"{}\" is not a byte count (e.g. 512M, 2G)", max_text)));
+    }
+    max = *parsed;
+  }
+  auto r = prune(dir, max);
+  if (!r) return report(r.error());
+  std::printf("prune: evicted %d entr%s (%s), %s left (limit %s); removed %d abandoned temporar%s and %d "
+              "stale lock%s\n", r->evicted, r->evicted == 1 ? "y" : "ies", bytes_text(r->freed).c_str(),
+              bytes_text(r->remaining).c_str(), bytes_text(max).c_str(), r->temporaries,
+              r->temporaries == 1 ? "y" : "ies", r->locks, r->locks == 1 ? "" : "s");
+  return kExitOk;
+}
+
+}  // namespace
+
+Command add_cache(CLI::App& app, const GlobalFlags& global) {
+  auto flags = std::make_shared<Flags>();
+  CLI::App* sub = app.add_subcommand("cache", "inspect and maintain the kernel cache");
+  sub->require_subcommand(1);
+  CLI::App* ls_cmd = sub->add_subcommand("ls", "list entries: graph, kernel, arch, size, created, last used");
+  CLI::App* stats_cmd = sub->add_subcommand("stats", "size, and hits, misses and compile time saved");
+  CLI::App* verify_cmd = sub->add_subcommand("verify", "re-check every entry's checksum and key");
+  verify_cmd->add_flag("--delete", flags->remove_bad, "remove the bad entries");
+  CLI::App* prune_sub = sub->add_subcommand("prune", "evict least-recently-used entries beyond the size limit");
+  prune_sub->add_option("--max-bytes", flags->max_bytes, "the limit (default: JITFUSE_CACHE_MAX_BYTES or 2G)");
+  CLI::App* clear_cmd = sub->add_subcommand("clear", "remove every entry");
+  return {sub, [&global, flags, ls_cmd, stats_cmd, verify_cmd, prune_sub, clear_cmd] {
+            auto dir = cache_dir(global);
+            if (!dir) return report(dir.error());
+            if (ls_cmd->parsed()) return ls(*dir);
+            if (stats_cmd->parsed()) return stats(*dir);
+            if (verify_cmd->parsed()) return verify(*dir, flags->remove_bad);
+            if (prune_sub->parsed()) return prune_cmd(*dir, flags->max_bytes);
+            auto n = clear(*dir);
+            if (!n) return report(n.error());
+            (void)clear_cmd;
+            std::printf("clear: removed %d file%s from %s\n", *n, *n == 1 ? "" : "s", dir->string().c_str());
+            return kExitOk;
+          }};
+}
+
+}  // namespace jitfuse::cli
