@@ -77,6 +77,21 @@ std::string serialize_entry(const unsigned char (&digest)[16], const CacheEntry&
   return bytes;
 }
 
+Expected<EntryInfo> parse_entry_info(std::string_view prefix) {
+  if (prefix.size() < kHeader || std::memcmp(prefix.data(), kMagic, sizeof kMagic) != 0) {
+    return corrupt("not a jitfuse cache entry (bad magic or truncated)");
+  }
+  if (const auto v = get<std::uint32_t>(prefix, 8); v != kCacheFormatVersion) {
+    return corrupt(fmt::format("format version {}, expected {}", v, kCacheFormatVersion));
+  }
+  const std::size_t meta = get<std::uint32_t>(prefix, 12);
+  if (kHeader + meta > prefix.size()) return corrupt("metadata too long or truncated");
+  EntryInfo info;
+  info.created = std::int64_t(get<std::uint64_t>(prefix, 48));
+  read_metadata(prefix.substr(kHeader, meta), info);
+  return info;
+}
+
 Expected<ParsedEntry> parse_entry(std::string_view bytes) {
   if (bytes.size() < kHeader + 8) {
     return corrupt(fmt::format("{} bytes, shorter than any entry (truncated?)", bytes.size()));

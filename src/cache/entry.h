@@ -35,6 +35,12 @@ struct ParsedEntry {
   unsigned char digest[16];
 };
 
+// Reads what an entry says about itself from its first bytes (header and metadata), without
+// the checksum: for listing. An error if the header is not a current-format entry's.
+Expected<EntryInfo> parse_entry_info(std::string_view prefix);
+// The bytes parse_entry_info needs at most (metadata is a few short lines).
+inline constexpr std::size_t kEntryInfoBytes = 4096;
+
 // Parses and checks an entry's bytes: magic, format version, sizes and checksum. The error's
 // message says what is wrong (truncated, garbage, another version, checksum mismatch).
 Expected<ParsedEntry> parse_entry(std::string_view bytes);

@@ -115,7 +115,7 @@ fs::path temp_path(const fs::path& target) {
                                             host_name(), ::getpid(), counter++);
 }
 
-std::vector<ListedEntry> list_entries(const fs::path& dir) {
+std::vector<ListedEntry> list_entries(const fs::path& dir, bool verify) {
   std::vector<ListedEntry> out;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
@@ -125,6 +125,16 @@ std::vector<ListedEntry> list_entries(const fs::path& dir) {
     l.size = e.file_size(ec);
     l.last_used = mtime_seconds(e.path());
     std::ifstream in(e.path(), std::ios::binary);
+    if (!verify) {
+      std::string head(kEntryInfoBytes, '\0');
+      in.read(head.data(), std::streamsize(head.size()));
+      head.resize(std::size_t(in.gcount()));
+      auto info = parse_entry_info(head);
+      if (info) l.info = *info;
+      else l.problem = info.error().message;
+      out.push_back(std::move(l));
+      continue;
+    }
     std::stringstream ss;
     ss << in.rdbuf();
     auto parsed = parse_entry(ss.str());

@@ -28,8 +28,9 @@ struct ListedEntry {
   EntryInfo info;
   std::string problem;         // non-empty: why the entry fails its checks
 };
-// Every entry in `dir`, read and checked (checksum, and the digest in the name), by name.
-std::vector<ListedEntry> list_entries(const std::filesystem::path& dir);
+// Every entry in `dir`, by name. With `verify`, each is read whole and checked (checksum, and
+// the digest in the name); without, only its header and metadata are read.
+std::vector<ListedEntry> list_entries(const std::filesystem::path& dir, bool verify = true);
 
 // What a prune did.
 struct PruneResult {

@@ -38,14 +38,15 @@ Expected<std::filesystem::path> cache_dir(const GlobalFlags& g) {
 }
 
 int ls(const std::filesystem::path& dir) {
-  const auto entries = list_entries(dir);
+  const auto entries = list_entries(dir, false);
   std::uint64_t total = 0;
   std::printf("%-28s %-34s %-8s %10s  %-19s  %-19s\n", "GRAPH", "KERNEL", "ARCH", "SIZE", "CREATED (UTC)",
               "LAST USED (UTC)");
   for (const ListedEntry& e : entries) {
     total += e.size;
     if (!e.problem.empty()) {
-      std::printf("%-28s %s (%s)\n", "(corrupt)", e.path.filename().string().c_str(), e.problem.c_str());
+      std::printf("%-28s %s (%s; `jitfuse cache verify` checks every entry)\n", "(unreadable)",
+                  e.path.filename().string().c_str(), e.problem.c_str());
       continue;
     }
     std::printf("%-28s %-34s %-8s %10s  %-19s  %-19s\n", e.info.graph.c_str(), e.info.kernel.c_str(),
@@ -58,7 +59,7 @@ int ls(const std::filesystem::path& dir) {
 }
 
 int stats(const std::filesystem::path& dir) {
-  const auto entries = list_entries(dir);
+  const auto entries = list_entries(dir, false);
   std::uint64_t total = 0;
   double rebuild_ms = 0;
   for (const auto& e : entries) {
@@ -124,8 +125,8 @@ Command add_cache(CLI::App& app, const GlobalFlags& global) {
   verify_cmd->add_flag("--delete", flags->remove_bad, "remove the bad entries");
   CLI::App* prune_sub = sub->add_subcommand("prune", "evict least-recently-used entries beyond the size limit");
   prune_sub->add_option("--max-bytes", flags->max_bytes, "the limit (default: JITFUSE_CACHE_MAX_BYTES or 2G)");
-  CLI::App* clear_cmd = sub->add_subcommand("clear", "remove every entry");
-  return {sub, [&global, flags, ls_cmd, stats_cmd, verify_cmd, prune_sub, clear_cmd] {
+  sub->add_subcommand("clear", "remove every entry");
+  return {sub, [&global, flags, ls_cmd, stats_cmd, verify_cmd, prune_sub] {
             auto dir = cache_dir(global);
             if (!dir) return report(dir.error());
             if (ls_cmd->parsed()) return ls(*dir);
@@ -134,7 +135,6 @@ Command add_cache(CLI::App& app, const GlobalFlags& global) {
             if (prune_sub->parsed()) return prune_cmd(*dir, flags->max_bytes);
             auto n = clear(*dir);
             if (!n) return report(n.error());
-            (void)clear_cmd;
             std::printf("clear: removed %d file%s from %s\n", *n, *n == 1 ? "" : "s", dir->string().c_str());
             return kExitOk;
           }};
