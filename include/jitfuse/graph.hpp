@@ -49,11 +49,24 @@ struct TensorDecl {
 // An attribute value: a number or a string choice.
 using AttrValue = std::variant<double, std::string>;
 
+// An input of a node: the name of a graph input or another node, or a number literal (a
+// scalar constant, for binary ops: {"op": "div", "inputs": ["y", 2.0]}).
+struct NodeInput {
+  std::string name;               // empty for a literal
+  std::optional<double> literal;
+
+  NodeInput(std::string n) : name(std::move(n)) {}       // NOLINT: implicit by design
+  NodeInput(const char* n) : name(n) {}                  // NOLINT: implicit by design
+  NodeInput(double value) : literal(value) {}            // NOLINT: implicit by design
+  bool is_literal() const { return literal.has_value(); }
+  friend bool operator==(const NodeInput&, const NodeInput&) = default;
+};
+
 // One operation. Attributes are exactly the keys the JSON node held besides name/op/inputs.
 struct Node {
   std::string name;
   std::string op;
-  std::vector<std::string> inputs;
+  std::vector<NodeInput> inputs;
   std::map<std::string, AttrValue> attrs;
   std::string pointer;  // e.g. "/nodes/2"
 };

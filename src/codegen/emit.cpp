@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <set>
 
+#include "common/text.h"
+
 namespace jitfuse {
 namespace {
 
@@ -37,36 +39,95 @@ std::string var(const Value& v) { return "v_" + v.name; }
 struct Builder {
   const TypedGraph& g;
   const KernelPlan& k;
+  bool gemm_kernel = false;
   KernelSource out;
   std::string defines;
   std::string fields;
   std::string body;
+  std::set<std::string> taken;  // fields already in jf_params
 
   void pointer(std::string field, int value, bool writes, int align, std::string note) {
+    if (!taken.insert(field).second) return;
     const std::string type = elem_type(g.dtype);
     fields += fmt::format("  {}{}* __restrict__ {};  // {}\n", writes ? "" : "const ", type, field,
                           note);
     out.params.push_back(Param{std::move(field), Param::Kind::pointer, value, writes, align, {}});
   }
-  void scalar(Param::Kind kind, std::string field) {
+  void scalar(Param::Kind kind, std::string field, std::string dim) {
+    if (!taken.insert(field).second) return;
     fields += fmt::format("  {} {};\n", kind == Param::Kind::i32 ? "int" : "long long", field);
-    out.params.push_back(Param{field, kind, -1, false, 0, field});
+    out.params.push_back(Param{field, kind, -1, false, 0, std::move(dim)});
+  }
+  // A dim as an expression: a literal, or a run-time field for a symbol.
+  std::string dim(const Dim& d) {
+    if (!d.is_symbolic()) return fmt::format("{}LL", d.size);
+    scalar(Param::Kind::i64, "dim_" + d.symbol, "sym:" + d.symbol);
+    return "p.dim_" + d.symbol;
+  }
+  // The index of the current element in a full-shape tensor.
+  std::string full_index() const { return gemm_kernel ? "(long long)row * JF_N(p) + col" : "i"; }
+  // The index into `op` broadcast over the kernel's iteration space `space` (NumPy rules).
+  std::string broadcast_index(const Shape& op, const Shape& space) {
+    if (op == space) return full_index();
+    const std::size_t r = space.size(), q = op.size();
+    std::vector<std::string> coord(r);
+    if (gemm_kernel) {
+      coord = {"(long long)row", "(long long)col"};
+    } else {
+      std::string inner;  // product of the dims to the right
+      for (std::size_t d = r; d-- > 0;) {
+        const std::string base = inner.empty() ? "i" : fmt::format("(i / ({}))", inner);
+        if (d == 0) {
+          coord[d] = base;
+          break;
+        }
+        coord[d] = fmt::format("({} % {})", base, dim(space[d]));
+        inner = inner.empty() ? dim(space[d]) : fmt::format("{} * {}", inner, dim(space[d]));
+      }
+    }
+    std::vector<std::string> terms;
+    std::string stride;  // product of the operand's dims to the right (size-1 dims left out)
+    for (std::size_t j = q; j-- > 0;) {
+      const std::size_t d = r - q + j;
+      const bool stretched = !op[j].is_symbolic() && op[j].size == 1 && space[d] != op[j];
+      if (!stretched) terms.push_back(stride.empty() ? coord[d] : fmt::format("{} * {}", coord[d], stride));
+      const bool one = !op[j].is_symbolic() && op[j].size == 1;
+      if (j > 0 && !one) stride = stride.empty() ? dim(op[j]) : fmt::format("{} * {}", stride, dim(op[j]));
+    }
+    if (terms.empty()) return "0";
+    std::reverse(terms.begin(), terms.end());
+    std::string sum;
+    for (const auto& t : terms) sum += (sum.empty() ? "" : " + ") + t;
+    return sum;
   }
 
+  // Reads each value the fused ops need from memory (graph inputs, earlier kernels' results).
+  void loads() {
+    const Shape& space = g.values[k.space].shape;
+    for (int v : k.loads) {
+      const Value& val = g.values[v];
+      pointer("in_" + val.name, v, false, 0, fmt::format("{} {}", val.name, to_string(val.shape)));
+      body += fmt::format("  const float {} = jf_ld(p.in_{}, {});\n", var(val), val.name,
+                          broadcast_index(val.shape, space));
+    }
+  }
   // The fused elementwise ops, one SSA line each, and the stores of what leaves the kernel.
-  void ops(const std::string& index) {
+  void ops() {
     for (int op : k.ops) {
       const TypedNode& n = g.nodes[op];
       std::vector<std::string> args;
-      for (int in : n.inputs) args.push_back(var(g.values[in]));
+      for (int in : n.inputs) {
+        const Value& v = g.values[in];
+        args.push_back(v.constant ? f32_literal(*v.constant) : var(v));
+      }
       body += fmt::format("  const float {} = {};\n", var(g.values[n.output]),
                           n.op->device(args, n.attrs));
-      store_if_needed(n.output, index);
+      store_if_needed(n.output);
     }
   }
-  void store_if_needed(int value, const std::string& index) {
+  void store_if_needed(int value) {
     if (std::find(k.stores.begin(), k.stores.end(), value) == k.stores.end()) return;
-    body += fmt::format("  jf_st(p.out_{}, {}, {});\n", g.values[value].name, index,
+    body += fmt::format("  jf_st(p.out_{}, {}, {});\n", g.values[value].name, full_index(),
                         var(g.values[value]));
   }
   void store_params() {
@@ -131,12 +192,12 @@ void emit_gemm(Builder& b, const EmitOptions& options) {
     b.body += fmt::format("  const float {} = acc;\n", var(y));
   }
   b.store_params();
-  b.scalar(Param::Kind::i32, "M");
-  b.scalar(Param::Kind::i32, "N");
-  b.scalar(Param::Kind::i32, "K");
-  const std::string index = "(long long)row * JF_N(p) + col";
-  b.store_if_needed(gemm.output, index);
-  b.ops(index);
+  b.scalar(Param::Kind::i32, "M", "M");
+  b.scalar(Param::Kind::i32, "N", "N");
+  b.scalar(Param::Kind::i32, "K", "K");
+  b.store_if_needed(gemm.output);
+  b.loads();
+  b.ops();
 
   b.out.config = c.describe() + (c.note.empty() ? "" : "; " + c.note);
   b.out.launch = LaunchConfig{KernelKind::gemm, c.threads, c.smem_bytes, c.bm, c.bn, 0};
@@ -151,14 +212,10 @@ void emit_elementwise(Builder& b) {
   b.defines += fmt::format("#define JF_THREADS {}\n", kThreads);
   b.defines += numel < 0 ? "#define JF_NUMEL(p) ((p).numel)\n"
                          : fmt::format("#define JF_NUMEL(p) {}LL\n", numel);
-  for (int v : b.k.loads) {
-    const Value& val = g.values[v];
-    b.pointer("in_" + val.name, v, false, 0, fmt::format("{} {}", val.name, to_string(val.shape)));
-    b.body += fmt::format("  const float {} = jf_ld(p.in_{}, i);\n", var(val), val.name);
-  }
+  b.loads();
   b.store_params();
-  b.scalar(Param::Kind::i64, "numel");
-  b.ops("i");
+  b.scalar(Param::Kind::i64, "numel", "numel");
+  b.ops();
   b.out.config = fmt::format("elementwise.cu, {} threads, grid-stride over {} elements", kThreads,
                              numel < 0 ? to_string(shape) : std::to_string(numel));
   b.out.launch = LaunchConfig{KernelKind::elementwise, kThreads, 0, 0, 0, 4};
@@ -182,7 +239,7 @@ Expected<KernelSource> emit_source(const TypedGraph& g, const Plan& plan, int ke
     return make_error(ErrorCode::internal, fmt::format("emit_source: no kernel {}", kernel));
   }
   const KernelPlan& k = plan.kernels[kernel];
-  Builder b{g, k, {}, {}, {}, {}};
+  Builder b{g, k, k.kind == KernelKind::gemm, {}, {}, {}, {}, {}};
   b.out.name = k.name;
   b.defines = fmt::format("#define JF_KERNEL_NAME {}\n", k.name);
   if (k.kind == KernelKind::gemm) emit_gemm(b, options);

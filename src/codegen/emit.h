@@ -20,7 +20,7 @@ struct Param {
   int value = -1;     // pointer: the value id whose buffer it is
   bool writes = false;
   int align = 0;      // pointer: alignment in bytes the kernel relies on (16 for vector loads)
-  std::string dim;    // i32/i64: "M", "N", "K" (gemm) or "numel" (elementwise)
+  std::string dim;    // i32/i64: "M", "N", "K" (gemm), "numel" (elementwise) or "sym:<symbol>"
 };
 
 // How the host launches a kernel.

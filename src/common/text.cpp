@@ -8,19 +8,22 @@
 namespace jitfuse {
 namespace {
 
+// Edits between a and b, a swap of neighbours counting as one (optimal string alignment):
+// "gleu" is one edit from "gelu".
 std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  std::vector<std::vector<std::size_t>> d(a.size() + 1, std::vector<std::size_t>(b.size() + 1));
+  for (std::size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+  for (std::size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
   for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diag = row[0];
-    row[0] = i;
     for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diag + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diag = up;
+      const std::size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
     }
   }
-  return row[b.size()];
+  return d[a.size()][b.size()];
 }
 
 }  // namespace
@@ -28,9 +31,12 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
 std::string did_you_mean(std::string_view word, std::span<const std::string_view> candidates) {
   std::string_view best;
   std::size_t best_d = word.size() / 3 + 1;  // a third of the word may be wrong, at least 1
+  auto length_gap = [&](std::string_view c) { return c.size() > word.size() ? c.size() - word.size() : word.size() - c.size(); };
   for (std::string_view c : candidates) {
     const std::size_t d = edit_distance(word, c);
-    if (d <= best_d && d > 0 && (best.empty() || d < best_d)) {
+    if (d == 0 || d > best_d) continue;
+    // Closer wins; on a tie, the candidate of the word's length (a typo more than a missing letter).
+    if (best.empty() || d < best_d || (d == best_d && length_gap(c) < length_gap(best))) {
       best = c;
       best_d = d;
     }

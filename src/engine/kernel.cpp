@@ -47,6 +47,7 @@ class ParamBlob {
 Expected<std::int64_t> dim_value(const Built& k, const KernelPlan& plan, const Binding& b,
                                  const std::string& dim) {
   if (dim == "numel") return numel(b.shapes[plan.space]);
+  if (dim.starts_with("sym:")) return b.dims.at(dim.substr(4));
   const TypedNode& gemm = k.graph.nodes[plan.gemm];
   const auto& a = b.shapes[gemm.inputs[0]];
   const std::int64_t v = dim == "M" ? a[0] : dim == "K" ? a[1] : b.shapes[gemm.output][1];

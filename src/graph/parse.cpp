@@ -179,13 +179,20 @@ Expected<Node> parse_node(const json& j, const std::string& ptr) {
   JF_ASSIGN_OR_RETURN(node.op, get_string(j["op"], ptr + "/op", "op"));
   const json& inputs = j["inputs"];
   if (!inputs.is_array()) {
-    return schema(ptr + "/inputs", fmt::format("inputs must be an array of names, got {}",
+    return schema(ptr + "/inputs", fmt::format("inputs must be an array of names and numbers, got {}",
                                                type_name(inputs)));
   }
   for (std::size_t i = 0; i < inputs.size(); ++i) {
-    JF_ASSIGN_OR_RETURN(std::string in, get_string(inputs[i], fmt::format("{}/inputs/{}", ptr, i),
-                                                   "an input reference"));
-    node.inputs.push_back(std::move(in));
+    if (inputs[i].is_number()) {  // a scalar constant, e.g. {"op": "div", "inputs": ["y", 2.0]}
+      node.inputs.emplace_back(inputs[i].get<double>());
+      continue;
+    }
+    if (!inputs[i].is_string()) {
+      return schema(fmt::format("{}/inputs/{}", ptr, i),
+                    fmt::format("an input must be the name of an input or node, or a number; got {}",
+                                type_name(inputs[i])));
+    }
+    node.inputs.emplace_back(inputs[i].get<std::string>());
   }
   for (const auto& [key, value] : j.items()) {
     if (key == "name" || key == "op" || key == "inputs") continue;

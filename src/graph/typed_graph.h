@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,6 +21,10 @@ struct Value {
   std::vector<int> consumers;  // node indices, ascending
   bool is_output = false;
   std::string pointer;         // where it is declared
+  std::optional<double> constant;  // a number literal from a node's inputs: shape [], no buffer
+
+  // A graph input the caller provides (not a node's result, not a literal).
+  bool is_input() const { return producer < 0 && !constant; }
 };
 
 // A node whose op, inputs and attributes have been checked.

@@ -9,6 +9,7 @@
 
 #include "common/text.h"
 #include "graph/dims.h"
+#include "graph/shapes.h"
 #include "graph/typed_graph.h"
 
 namespace jitfuse {
@@ -62,7 +63,7 @@ Expected<ops::Attrs> check_attrs(const Node& node, const ops::OpDef& op) {
   for (const ops::AttrSpec& spec : op.attrs) {
     if (spec.is_choice() && !attrs.choices.count(spec.name)) {
       attrs.choices[std::string(spec.name)] = std::string(spec.default_choice);
-    } else if (!spec.is_choice() && !attrs.numbers.count(spec.name)) {
+    } else if (!spec.is_choice() && !attrs.numbers.count(spec.name) && !spec.optional) {
       if (!spec.default_number) {
         return err(ErrorCode::bad_attribute, node.pointer,
                    fmt::format("node '{}': {} needs the attribute '{}' ({})", node.name, op.name,
@@ -127,6 +128,20 @@ class Validator {
     return {};
   }
 
+  Status check_literal(const Node& n, const ops::OpDef& op, double v, const std::string& ptr) {
+    if (op.kind != ops::OpKind::binary) {
+      return err(ErrorCode::unsupported, ptr,
+                 fmt::format("node '{}': {} takes tensors only; number inputs are for the binary ops "
+                             "(add, sub, mul, div, maximum, minimum)", n.name, op.name));
+    }
+    if (!std::isfinite(v) || std::fabs(v) > std::numeric_limits<float>::max()) {
+      return err(ErrorCode::bad_attribute, ptr,
+                 fmt::format("node '{}': a number input must be finite and within f32 range, got {}",
+                             n.name, number_text(v)));
+    }
+    return {};
+  }
+
   Status check_nodes() {
     std::vector<std::string> known;
     for (const auto& [name, ptr] : owner_) known.push_back(name);
@@ -151,12 +166,23 @@ class Validator {
                    fmt::format("node '{}': {} takes {} input{}, got {}", n.name, op->name, want,
                                op->max_inputs == 1 ? "" : "s", count));
       }
+      int literals = 0;
       for (std::size_t j = 0; j < n.inputs.size(); ++j) {
-        if (!owner_.count(n.inputs[j])) {
-          return err(ErrorCode::unknown_name, fmt::format("{}/inputs/{}", n.pointer, j),
+        const NodeInput& in = n.inputs[j];
+        const std::string ptr = fmt::format("{}/inputs/{}", n.pointer, j);
+        if (in.is_literal()) {
+          ++literals;
+          JF_RETURN_IF_ERROR(check_literal(n, *op, *in.literal, ptr));
+        } else if (!owner_.count(in.name)) {
+          return err(ErrorCode::unknown_name, ptr,
                      fmt::format("node '{}' reads '{}', which is neither an input nor a node{}",
-                                 n.name, n.inputs[j], did_you_mean(n.inputs[j], known)));
+                                 n.name, in.name, did_you_mean(in.name, known)));
         }
+      }
+      if (literals == count && count > 0) {
+        return err(ErrorCode::unsupported, n.pointer + "/inputs",
+                   fmt::format("node '{}': {} of two numbers is a constant; at least one input "
+                               "must be a tensor", n.name, op->name));
       }
     }
     return {};
@@ -169,8 +195,8 @@ class Validator {
     std::vector<int> pending(g_.nodes.size(), 0);
     std::vector<std::vector<int>> users(g_.nodes.size());
     for (std::size_t i = 0; i < g_.nodes.size(); ++i) {
-      for (const std::string& in : g_.nodes[i].inputs) {
-        if (auto it = node_index.find(in); it != node_index.end()) {
+      for (const NodeInput& in : g_.nodes[i].inputs) {
+        if (auto it = node_index.find(in.name); !in.is_literal() && it != node_index.end()) {
           ++pending[i];
           users[it->second].push_back(int(i));
         }
@@ -192,8 +218,8 @@ class Validator {
     std::vector<int> path;
     while (std::find(path.begin(), path.end(), at) == path.end()) {
       path.push_back(at);
-      for (const std::string& in : g_.nodes[at].inputs) {
-        auto it = node_index.find(in);
+      for (const NodeInput& in : g_.nodes[at].inputs) {
+        auto it = node_index.find(in.name);
         if (it != node_index.end() && pending[it->second]) { at = it->second; break; }
       }
     }
@@ -241,8 +267,12 @@ class Validator {
     for (int i : order) {
       const Node& n = g_.nodes[i];
       TypedNode tn{ops_[i], n.name, {}, -1, attrs_[i], n.pointer};
-      for (const std::string& in : n.inputs) tn.inputs.push_back(t_.find(in));
-      JF_ASSIGN_OR_RETURN(Shape shape, infer_shape(tn));
+      for (std::size_t j = 0; j < n.inputs.size(); ++j) {
+        tn.inputs.push_back(n.inputs[j].is_literal()
+                                ? add_constant(*n.inputs[j].literal, fmt::format("{}/inputs/{}", n.pointer, j))
+                                : t_.find(n.inputs[j].name));
+      }
+      JF_ASSIGN_OR_RETURN(Shape shape, infer_node_shape(t_, tn, dims_));
       tn.output = int(t_.values.size());
       t_.values.push_back(Value{n.name, t_.dtype, std::move(shape), int(t_.nodes.size()), {},
                                 false, n.pointer});
@@ -252,38 +282,17 @@ class Validator {
     return {};
   }
 
-  Expected<Shape> infer_shape(const TypedNode& n) {
-    if (n.op->kind == ops::OpKind::unary) return t_.values[n.inputs[0]].shape;
-    // gemm: A[M,K] x B, B is [N,K] ("nk") or [K,N] ("kn"), bias[N].
-    const bool kn = n.attrs.choice("b_layout") == "kn";
-    const char* roles[] = {"A", "B", "bias"};
-    const char* forms[] = {"[M,K]", kn ? "[K,N]" : "[N,K]", "[N]"};
-    for (std::size_t j = 0; j < n.inputs.size(); ++j) {
-      const Value& v = t_.values[n.inputs[j]];
-      if (v.shape.size() != (j == 2 ? 1u : 2u)) {
-        return err(ErrorCode::shape_mismatch, fmt::format("{}/inputs/{}", n.pointer, j),
-                   fmt::format("node '{}': gemm operand {} ('{}') must be {}, got {}", n.name,
-                               roles[j], v.name, forms[j], to_string(v.shape)));
-      }
-    }
-    const Shape& a = t_.values[n.inputs[0]].shape;
-    const Shape& b = t_.values[n.inputs[1]].shape;
-    const Dim& bk = kn ? b[0] : b[1];
-    const Dim& bn = kn ? b[1] : b[0];
-    if (auto problem = dims_.unify(a[1], bk)) {
-      return err(ErrorCode::shape_mismatch, n.pointer + "/inputs/1",
-                 fmt::format("node '{}': K differs between A {} and B {} (b_layout \"{}\"): {}",
-                             n.name, to_string(a), to_string(b), kn ? "kn" : "nk", *problem));
-    }
-    if (n.inputs.size() == 3) {
-      const Shape& bias = t_.values[n.inputs[2]].shape;
-      if (auto problem = dims_.unify(bias[0], bn)) {
-        return err(ErrorCode::shape_mismatch, n.pointer + "/inputs/2",
-                   fmt::format("node '{}': bias {} must have N = {} elements: {}", n.name,
-                               to_string(bias), bn.to_string(), *problem));
-      }
-    }
-    return Shape{a[0], bn};
+  // A number literal becomes a value of shape [] named c0, c1, ... (skipping taken names).
+  int add_constant(double v, const std::string& pointer) {
+    std::string name;
+    do {
+      name = fmt::format("c{}", constants_++);
+    } while (owner_.count(name));
+    owner_[name] = pointer;
+    Value c{name, t_.dtype, {}, -1, {}, false, pointer};
+    c.constant = v;
+    t_.values.push_back(std::move(c));
+    return int(t_.values.size()) - 1;
   }
 
   Status check_outputs() {
@@ -294,7 +303,7 @@ class Validator {
       const std::string& o = g_.outputs[i];
       const std::string ptr = fmt::format("/outputs/{}", i);
       const int v = t_.find(o);
-      if (v < 0) {
+      if (v < 0 || t_.values[v].constant) {
         return err(ErrorCode::unknown_name, ptr,
                    fmt::format("output '{}' names no node{}", o, did_you_mean(o, node_names)));
       }
@@ -347,6 +356,7 @@ class Validator {
   std::map<std::string, std::string> owner_;  // name -> JSON pointer of its declaration
   std::vector<const ops::OpDef*> ops_;        // per JSON node
   std::vector<ops::Attrs> attrs_;             // per JSON node
+  int constants_ = 0;
 };
 
 }  // namespace

@@ -12,8 +12,9 @@
 namespace jitfuse::ops {
 
 enum class OpKind {
-  gemm,   // A[M,K] x B (+ bias[N]): starts a kernel, its epilogue takes what follows
-  unary,  // one tensor in, same shape out, applied per element in f32
+  gemm,    // A[M,K] x B (+ bias[N]): starts a kernel, its epilogue takes what follows
+  unary,   // one tensor in, same shape out, applied per element in f32
+  binary,  // two operands (tensors or number literals), broadcast NumPy-style, per element
 };
 
 // A node's attribute values, defaults filled in.
@@ -21,8 +22,10 @@ struct Attrs {
   std::map<std::string, double, std::less<>> numbers;
   std::map<std::string, std::string, std::less<>> choices;
 
-  // The number attribute `name` (validated to exist).
+  // The number attribute `name` (validated to exist, or defaulted).
   double number(std::string_view name) const;
+  // Whether the optional number attribute `name` was given.
+  bool has(std::string_view name) const { return numbers.count(name) != 0; }
   // The choice attribute `name` (validated to exist).
   const std::string& choice(std::string_view name) const;
 };
@@ -32,6 +35,7 @@ struct AttrSpec {
   std::string_view name;
   std::vector<std::string_view> choices = {};  // non-empty: a string attribute with these values
   std::optional<double> default_number = {};  // a number attribute's default; nullopt: required
+  bool optional = false;                     // a number attribute that may be absent (clamp)
   std::string_view default_choice = {};     // a string attribute's default
   std::string_view doc = {};
 
@@ -62,6 +66,12 @@ struct OpDef {
   // FLOPs per element, for explain's roofline estimate.
   double flops_per_element = 1;
 };
+
+// Each family of ops, in its own file (ops/*.cpp); all_ops() is their concatenation.
+std::vector<OpDef> gemm_ops();
+std::vector<OpDef> activation_ops();
+std::vector<OpDef> math_ops();
+std::vector<OpDef> binary_ops();
 
 // The op named `name`, or nullptr.
 const OpDef* find_op(std::string_view name);

@@ -11,7 +11,10 @@ namespace {
 
 std::string op_call(const TypedGraph& g, const TypedNode& n) {
   std::vector<std::string> args;
-  for (int in : n.inputs) args.push_back(g.values[in].name);
+  for (int in : n.inputs) {
+    const Value& v = g.values[in];
+    args.push_back(v.constant ? number_text(*v.constant) : v.name);
+  }
   std::string attrs;
   for (const auto& [k, v] : n.attrs.numbers) attrs += fmt::format(", {}={}", k, number_text(v));
   for (const auto& [k, v] : n.attrs.choices) attrs += fmt::format(", {}=\"{}\"", k, v);

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "common/text.h"
+#include "graph/shapes.h"
 #include "plan/cost.h"
 
 namespace jitfuse {
@@ -17,28 +19,52 @@ void add_unique(std::vector<int>& list, int v) {
 
 FusionCheck can_fuse(const TypedGraph& g, const TypedNode& node, int kernel, const Plan& plan,
                      const std::vector<int>& home) {
-  if (node.op->kind != ops::OpKind::unary) {
-    return {false, fmt::format("{} is not elementwise", node.op->name)};
-  }
-  const Value& in = g.values[node.inputs[0]];
-  if (in.producer < 0) {
-    return {false, fmt::format("its input '{}' is a graph input, read from memory", in.name)};
-  }
-  if (home[node.inputs[0]] != kernel) {
-    return {false, fmt::format("its input '{}' is computed in another kernel", in.name)};
-  }
+  if (node.op->kind == ops::OpKind::gemm) return {false, "a gemm is not elementwise"};
+  if (kernel < 0) return {false, "no input of it is computed in a kernel"};
   const Shape& space = g.values[plan.kernels[kernel].space].shape;
   if (g.values[node.output].shape != space) {
     return {false, fmt::format("its shape {} differs from the kernel's {}",
                                to_string(g.values[node.output].shape), to_string(space))};
   }
-  return {true, fmt::format("'{}' is computed in this kernel and stays in registers", in.name)};
+  std::vector<std::string> in_registers, from_memory;
+  for (int in : node.inputs) {
+    const Value& v = g.values[in];
+    if (v.constant) continue;
+    if (home[in] == kernel) {
+      in_registers.push_back(fmt::format("'{}'", v.name));
+      continue;
+    }
+    if (home[in] > kernel) {
+      return {false, fmt::format("its input '{}' comes from kernel {}, which runs after kernel {}",
+                                 v.name, home[in], kernel)};
+    }
+    DimUnifier scratch;
+    std::string why;
+    const auto b = broadcast(v.shape, space, scratch, why);
+    if (!b || *b != space) {
+      return {false, fmt::format("its input '{}' {} does not broadcast to the kernel's {}", v.name,
+                                 to_string(v.shape), to_string(space))};
+    }
+    from_memory.push_back(fmt::format("'{}'", v.name));
+  }
+  if (in_registers.empty()) return {false, "none of its inputs is computed in the kernel"};
+  std::string reason = fmt::format("{} {} computed in this kernel and stay{} in registers",
+                                   join(in_registers, " and "), in_registers.size() == 1 ? "is" : "are",
+                                   in_registers.size() == 1 ? "s" : "");
+  if (!from_memory.empty()) reason += fmt::format("; it reads {} from memory", join(from_memory, " and "));
+  return {true, reason};
 }
 
-FusionCheck should_fuse(const TypedGraph& g, const TypedNode& node) {
-  const Value& in = g.values[node.inputs[0]];
-  const Cost bytes = Cost::numel(in.shape) * double(2 * dtype_size(in.dtype));
-  return {true, fmt::format("saves writing and re-reading '{}' ({} bytes)", in.name,
+FusionCheck should_fuse(const TypedGraph& g, const TypedNode& node, int kernel,
+                        const std::vector<int>& home) {
+  Cost bytes;
+  std::vector<std::string> names;
+  for (int in : node.inputs) {
+    if (home[in] != kernel || g.values[in].constant) continue;
+    bytes = bytes + Cost::numel(g.values[in].shape) * double(2 * dtype_size(g.dtype));
+    names.push_back(fmt::format("'{}'", g.values[in].name));
+  }
+  return {true, fmt::format("saves writing and re-reading {} ({} bytes)", join(names, " and "),
                             bytes.to_string())};
 }
 
@@ -63,16 +89,27 @@ Plan plan_fusion(const TypedGraph& g, bool fusion) {
       plan.kernels[d.kernel].gemm = int(i);
       d.reason = "a gemm starts a kernel; the elementwise ops after it can join its epilogue";
     } else {
-      const int producer = home[n.inputs[0]];
+      // Join the first kernel that computes one of its inputs and can take it.
       FusionCheck legal{false, "fusion is off (CompileOptions::fusion = false, --no-fuse or "
                                "JITFUSE_DISABLE_FUSION=1)"};
-      if (fusion) legal = can_fuse(g, n, producer, plan, home);
+      int target = -1;
+      if (fusion) {
+        legal = {false, "none of its inputs is computed in a kernel: they are graph inputs"};
+        for (int in : n.inputs) {
+          if (home[in] < 0 || home[in] == target) continue;
+          legal = can_fuse(g, n, home[in], plan, home);
+          if (legal.ok) {
+            target = home[in];
+            break;
+          }
+        }
+      }
       if (legal.ok) {
-        const FusionCheck profit = should_fuse(g, n);
-        d.kernel = producer;
+        const FusionCheck profit = should_fuse(g, n, target, home);
+        d.kernel = target;
         d.fused = true;
-        d.reason = fmt::format("fused into kernel {}{}: {}; {}", producer,
-                               plan.kernels[producer].kind == KernelKind::gemm ? "'s epilogue" : "",
+        d.reason = fmt::format("fused into kernel {}{}: {}; {}", target,
+                               plan.kernels[target].kind == KernelKind::gemm ? "'s epilogue" : "",
                                legal.reason, profit.reason);
       } else {
         d.kernel = new_kernel(KernelKind::elementwise, n.output);
@@ -93,11 +130,11 @@ Plan plan_fusion(const TypedGraph& g, bool fusion) {
     if (crosses && !val.is_output) plan.intermediates.push_back(int(v));
     if (crosses || val.is_output) add_unique(plan.kernels[home[v]].stores, int(v));
   }
-  // An elementwise kernel loads, per element, every input computed outside it.
+  // A kernel's fused ops load, per element, every tensor input computed outside it.
   for (std::size_t k = 0; k < plan.kernels.size(); ++k) {
     for (int op : plan.kernels[k].ops) {
       for (int in : g.nodes[op].inputs) {
-        if (home[in] != int(k)) add_unique(plan.kernels[k].loads, in);
+        if (home[in] != int(k) && !g.values[in].constant) add_unique(plan.kernels[k].loads, in);
       }
     }
   }

@@ -18,7 +18,7 @@ struct KernelPlan {
   KernelKind kind = KernelKind::elementwise;
   int gemm = -1;           // node index of the gemm, for gemm kernels
   std::vector<int> ops;    // elementwise node indices in topological order
-  std::vector<int> loads;  // value ids an elementwise kernel reads per element, first-use order
+  std::vector<int> loads;  // value ids the fused ops read from memory, first-use order
   std::vector<int> stores; // value ids the kernel writes: graph outputs and intermediates
   int space = -1;          // the value whose shape is the kernel's iteration space
 };
@@ -45,12 +45,15 @@ struct Plan {
   bool fusion = true;
 };
 
-// Legality: can `node` run inside kernel `kernel` (its input in registers there, same shape)?
-// `home` maps each value id to the kernel computing it (-1: memory).
+// Legality: can elementwise `node` run inside kernel `kernel`? Its shape must be the kernel's;
+// an input must be in registers there, a constant, or readable from memory (a graph input or
+// an earlier kernel's result) with a shape that broadcasts to the kernel's. `home` maps each
+// value id to the kernel computing it (-1: not computed by a kernel).
 FusionCheck can_fuse(const TypedGraph& g, const TypedNode& node, int kernel, const Plan& plan,
                      const std::vector<int>& home);
-// Profit: does fusing `node` into the kernel pay? Names the bytes it saves.
-FusionCheck should_fuse(const TypedGraph& g, const TypedNode& node);
+// Profit: does fusing `node` into `kernel` pay? Names the bytes it saves.
+FusionCheck should_fuse(const TypedGraph& g, const TypedNode& node, int kernel,
+                        const std::vector<int>& home);
 // Plans the graph. With fusion off every node gets its own kernel (for bisecting bugs).
 Plan plan_fusion(const TypedGraph& g, bool fusion);
 

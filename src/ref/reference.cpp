@@ -66,6 +66,44 @@ void gemm(const std::vector<float>& a, const std::vector<float>& bt, std::vector
 
 std::vector<float> to_float(const std::vector<double>& d) { return {d.begin(), d.end()}; }
 
+// op(a, b) with NumPy broadcasting; returns the result's shape.
+Shape64 broadcast_binary(const ops::OpDef& op, const ops::Attrs& attrs, const Shape64& as,
+                         const std::vector<double>& a, const Shape64& bs, const std::vector<double>& b,
+                         std::vector<double>& out) {
+  const std::size_t r = std::max(as.size(), bs.size());
+  Shape64 shape(r);
+  // Strides of each operand over the result's dims: 0 where it is stretched or missing.
+  std::vector<std::int64_t> sa(r, 0), sb(r, 0);
+  std::int64_t ta = 1, tb = 1;
+  for (std::size_t k = 0; k < r; ++k) {
+    const std::size_t d = r - 1 - k;
+    const std::int64_t da = k < as.size() ? as[as.size() - 1 - k] : 1;
+    const std::int64_t db = k < bs.size() ? bs[bs.size() - 1 - k] : 1;
+    shape[d] = da == 1 ? db : da;
+    if (da == shape[d] && k < as.size()) sa[d] = ta;
+    if (db == shape[d] && k < bs.size()) sb[d] = tb;
+    if (shape[d] == 1) sa[d] = sb[d] = 0;
+    ta *= da;
+    tb *= db;
+  }
+  out.assign(std::size_t(count(shape)), 0.0);
+  std::vector<std::int64_t> idx(r, 0);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    std::int64_t ia = 0, ib = 0;
+    for (std::size_t d = 0; d < r; ++d) {
+      ia += idx[d] * sa[d];
+      ib += idx[d] * sb[d];
+    }
+    const double x[2] = {a[std::size_t(ia)], b[std::size_t(ib)]};
+    out[i] = op.reference(x, attrs);
+    for (std::size_t d = r; d-- > 0;) {  // odometer increment
+      if (++idx[d] < shape[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return shape;
+}
+
 }  // namespace
 
 Expected<std::map<std::string, HostArray>> reference_run(
@@ -100,6 +138,10 @@ Expected<std::map<std::string, HostArray>> reference_run(
     shapes[v] = h.shape;
     data[v] = h.data;
   }
+  for (std::size_t v = 0; v < g.values.size(); ++v) {
+    if (!g.values[v].constant) continue;
+    data[v] = {double(float(*g.values[v].constant))};  // the kernel sees the f32 literal
+  }
   for (const TypedNode& n : g.nodes) {
     std::vector<double>& out = data[n.output];
     if (n.op->kind == ops::OpKind::gemm) {
@@ -122,11 +164,14 @@ Expected<std::map<std::string, HostArray>> reference_run(
           for (std::int64_t j = 0; j < N; ++j) out[m * N + j] += bias[j];
       }
       shapes[n.output] = {M, N};
-    } else {
+    } else if (n.op->kind == ops::OpKind::unary) {
       const auto& in = data[n.inputs[0]];
       out.resize(in.size());
       for (std::size_t i = 0; i < in.size(); ++i) out[i] = n.op->reference(&in[i], n.attrs);
       shapes[n.output] = shapes[n.inputs[0]];
+    } else {
+      shapes[n.output] = broadcast_binary(*n.op, n.attrs, shapes[n.inputs[0]], data[n.inputs[0]],
+                                          shapes[n.inputs[1]], data[n.inputs[1]], out);
     }
   }
   std::map<std::string, HostArray> result;

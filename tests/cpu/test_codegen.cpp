@@ -25,6 +25,10 @@ const GoldenCase kCases[] = {
     {"example_unfused", "sm_86", MathMode::ieee, {}, false},
     {"elementwise_chain", "sm_89", MathMode::ieee, {}},
     {"example_sm75_bf16", "sm_75", MathMode::ieee, {{"M", 128}}},
+    {"all_ops", "sm_90a", MathMode::ieee, {{"M", 64}}},
+    {"all_ops_elementwise", "sm_80", MathMode::ieee, {}},
+    {"dag_broadcast_epilogue", "sm_90a", MathMode::ieee, {}},
+    {"elementwise_broadcast", "sm_86", MathMode::ieee, {}},
 };
 
 // Every kernel's source for one case, separated by a marker line.

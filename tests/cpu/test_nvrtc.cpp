@@ -20,10 +20,13 @@ struct Variant {
   std::map<std::string, std::int64_t> dims;
 };
 
+// Every op of the table, chained in one elementwise kernel (tests/golden/all_ops_elementwise.json).
 std::string elementwise_graph(const std::string& dtype) {
-  return fmt::format(R"({{"name": "ew", "inputs": {{"x": {{"dtype": "{}", "shape": ["N"]}}}},
-    "nodes": [{{"name": "a", "op": "scale", "inputs": ["x"], "factor": 3}},
-              {{"name": "b", "op": "gelu", "inputs": ["a"]}}], "outputs": ["b"]}})", dtype);
+  std::string json = jf_test::read_file(jf_test::source_dir() / "tests/golden/all_ops_elementwise.json");
+  for (std::size_t p = 0; (p = json.find("\"f32\"", p)) != std::string::npos; p += dtype.size() + 2) {
+    json.replace(p, 5, "\"" + dtype + "\"");
+  }
+  return json;
 }
 
 std::vector<Variant> variants(bool extended) {
@@ -50,7 +53,7 @@ std::vector<Variant> variants(bool extended) {
   }
   for (const char* dtype : {"f32", "f16", "bf16"}) {
     Variant e;
-    e.label = fmt::format("elementwise {}", dtype);
+    e.label = fmt::format("elementwise {} (every op)", dtype);
     e.elementwise = true;
     e.graph.dtype = dtype;
     v.push_back(e);

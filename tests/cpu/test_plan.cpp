@@ -91,3 +91,60 @@ TEST_CASE("a gemm reading another kernel's result gets it through scratch memory
   CHECK(names(g, p.intermediates) == std::vector<std::string>{"a"});
   CHECK(names(g, p.kernels[0].stores) == std::vector<std::string>{"a"});
 }
+
+TEST_CASE("a DAG epilogue with a literal is one kernel, the literal inlined") {
+  const TypedGraph g = typed(R"({"name": "dag", "inputs": {
+      "x": {"dtype": "f32", "shape": ["M", 8]}, "w": {"dtype": "f32", "shape": [4, 8]}},
+    "nodes": [{"name": "y", "op": "gemm", "inputs": ["x", "w"]},
+              {"name": "s", "op": "sigmoid", "inputs": ["y"]},
+              {"name": "t", "op": "mul", "inputs": ["s", 2.0]},
+              {"name": "out", "op": "add", "inputs": ["y", "t"]}],
+    "outputs": ["out"]})");
+  const Plan p = plan_fusion(g, true);
+  REQUIRE(p.kernels.size() == 1);
+  CHECK(p.kernels[0].loads.empty());
+  CHECK(p.decisions[3].reason.find("'y' and 't' are computed in this kernel") != std::string::npos);
+}
+
+TEST_CASE("broadcast operands are read by the fused kernel: per column, per row, whole") {
+  const TypedGraph g = typed(jf_test::read_file(jf_test::source_dir() / "tests/golden/dag_broadcast_epilogue.json"));
+  const Plan p = plan_fusion(g, true);
+  REQUIRE(p.kernels.size() == 1);
+  CHECK(names(g, p.kernels[0].loads) == std::vector<std::string>{"r", "colscale", "rowscale"});
+  CHECK(names(g, p.kernels[0].stores) == std::vector<std::string>{"y", "out"});
+  const TypedGraph e = typed(jf_test::read_file(jf_test::source_dir() / "tests/golden/elementwise_broadcast.json"));
+  const Plan pe = plan_fusion(e, true);
+  REQUIRE(pe.kernels.size() == 1);
+  CHECK(to_string(e.values[pe.kernels[0].space].shape) == "[B, C, 8]");
+}
+
+TEST_CASE("a kernel never reads what a later kernel computes") {
+  const TypedGraph g = typed(R"({"name": "order", "inputs": {
+      "x": {"dtype": "f32", "shape": ["M", 8]}, "w": {"dtype": "f32", "shape": [4, 8]},
+      "r1": {"dtype": "f32", "shape": ["M", 4]}, "r2": {"dtype": "f32", "shape": ["M", 4]}},
+    "nodes": [{"name": "y", "op": "gemm", "inputs": ["x", "w"]},
+              {"name": "z", "op": "add", "inputs": ["r1", "r2"]},
+              {"name": "out", "op": "add", "inputs": ["y", "z"]}],
+    "outputs": ["out"]})");
+  const Plan p = plan_fusion(g, true);
+  REQUIRE(p.kernels.size() == 2);
+  CHECK(p.decisions[2].kernel == 1);  // joins z's kernel, reading y from memory
+  CHECK(names(g, p.intermediates) == std::vector<std::string>{"y"});
+  CHECK(names(g, p.kernels[1].loads) == std::vector<std::string>{"r1", "r2", "y"});
+}
+
+TEST_CASE("literals and broadcasting are validated") {
+  auto err = [](const std::string& json) {
+    auto t = validate(*parse_graph(json));
+    return t.ok() ? std::string("ok") : std::string(to_string(t.error().code));
+  };
+  const char* base = R"({{"name": "b", "inputs": {{"x": {{"dtype": "f32", "shape": ["M", 4]}},
+      "v": {{"dtype": "f32", "shape": {}}}}}, "nodes": [{{"name": "o", "op": "add", "inputs": ["x", "v"]}}],
+      "outputs": ["o"]}})";
+  CHECK(err(fmt::format(fmt::runtime(base), "[4]")) == "ok");
+  CHECK(err(fmt::format(fmt::runtime(base), "[\"M\", 1]")) == "ok");
+  CHECK(err(fmt::format(fmt::runtime(base), "[]")) == "ok");
+  CHECK(err(fmt::format(fmt::runtime(base), "[1, 4]")) == "ok");
+  CHECK(err(fmt::format(fmt::runtime(base), "[3]")) == "shape_mismatch");
+  CHECK(err(fmt::format(fmt::runtime(base), "[2, \"M\", 4]")) == "ok");  // a bigger result
+}

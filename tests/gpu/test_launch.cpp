@@ -1,5 +1,6 @@
 // Ops alone and fused, fused vs unfused, several outputs, CUDA-graph capture, launch errors.
 #include <cstring>
+#include <vector>
 
 #include "cuda/timing.h"
 #include "gpu_support.h"
@@ -8,38 +9,120 @@ using namespace jitfuse;
 
 namespace {
 
-const char* kOps[] = {R"("op": "scale", "factor": -1.75)",
-                      R"("op": "hardtanh", "min": -0.5, "max": 0.25)",
-                      R"("op": "hardtanh")",
-                      R"("op": "gelu")",
-                      R"("op": "gelu", "approximate": "tanh")"};
+// Every one-input op with non-default attributes, as node bodies. Ops defined only for x > 0
+// get their input through abs and +0.25 first, so that the check compares numbers, not NaNs.
+const std::vector<std::vector<std::string>> kChains = {
+    {R"("op": "scale", "factor": -1.75)"},
+    {R"("op": "hardtanh", "min": -0.5, "max": 0.25)"},
+    {R"("op": "hardtanh")"},
+    {R"("op": "gelu")"},
+    {R"("op": "gelu", "approximate": "tanh")"},
+    {R"("op": "relu")"},
+    {R"("op": "leaky_relu", "negative_slope": 0.2)"},
+    {R"("op": "sigmoid")"},
+    {R"("op": "tanh")"},
+    {R"("op": "silu")"},
+    {R"("op": "swish")"},
+    {R"("op": "mish")"},
+    {R"("op": "softplus", "beta": 2, "threshold": 1)"},
+    {R"("op": "elu", "alpha": 0.7)"},
+    {R"("op": "hardswish")"},
+    {R"("op": "hardsigmoid")"},
+    {R"("op": "clamp", "min": -0.3)"},
+    {R"("op": "clamp", "max": 0.4)"},
+    {R"("op": "clamp", "min": -0.3, "max": 0.4)"},
+    {R"("op": "abs")"},
+    {R"("op": "neg")"},
+    {R"("op": "exp")"},
+    {R"("op": "abs")", R"("op": "add", "inputs+": [0.25])", R"("op": "log")"},
+    {R"("op": "abs")", R"("op": "add", "inputs+": [0.25])", R"("op": "sqrt")"},
+    {R"("op": "abs")", R"("op": "add", "inputs+": [0.25])", R"("op": "rsqrt")"},
+    {R"("op": "add", "inputs+": [1.5])"},
+    {R"("op": "sub", "inputs+": [1.5])"},
+    {R"("op": "mul", "inputs+": [-3.0])"},
+    {R"("op": "div", "inputs+": [4.0])"},
+    {R"("op": "maximum", "inputs+": [0.1])"},
+    {R"("op": "minimum", "inputs+": [0.1])"},
+};
 
-std::string elementwise(const char* dtype, const char* op) {
+// Node bodies chained from `first`; `"inputs+": [..]` appends literal inputs after the chain's.
+std::string chain_nodes(const std::vector<std::string>& chain, const std::string& first) {
+  std::string nodes, prev = first;
+  for (std::size_t i = 0; i < chain.size(); ++i) {
+    const std::string name = i + 1 == chain.size() ? "out" : fmt::format("n{}", i);
+    std::string body = chain[i], extra;
+    if (auto p = body.find(R"(, "inputs+": [)"); p != std::string::npos) {
+      extra = ", " + body.substr(p + 14, body.find(']', p) - p - 14);
+      body = body.substr(0, p);
+    }
+    nodes += fmt::format(R"({}{{"name": "{}", "inputs": ["{}"{}], {}}})", nodes.empty() ? "" : ", ", name,
+                         prev, extra, body);
+    prev = name;
+  }
+  return nodes;
+}
+
+std::string elementwise(const char* dtype, const std::vector<std::string>& chain) {
   return fmt::format(R"({{"name": "one", "inputs": {{"x": {{"dtype": "{}", "shape": ["A", 3]}}}},
-    "nodes": [{{"name": "out", "inputs": ["x"], {}}}], "outputs": ["out"]}})", dtype, op);
+    "nodes": [{}], "outputs": ["out"]}})", dtype, chain_nodes(chain, "x"));
+}
+
+std::string behind_gemm(const char* dtype, const std::vector<std::string>& chain) {
+  return fmt::format(R"({{"name": "g", "inputs": {{
+      "x": {{"dtype": "{0}", "shape": ["M", 80]}}, "w": {{"dtype": "{0}", "shape": [96, 80]}},
+      "bias": {{"dtype": "{0}", "shape": [96]}}}},
+    "nodes": [{{"name": "y", "op": "gemm", "inputs": ["x", "w", "bias"]}},
+              {{"name": "y4", "op": "scale", "inputs": ["y"], "factor": 4}}, {1}],
+    "outputs": ["out"]}})", dtype, chain_nodes(chain, "y4"));
 }
 
 }  // namespace
 
 TEST_CASE("gpu: every op alone and fused behind a gemm, in f32, bf16 and f16") {
   JF_REQUIRE_GPU();
+  std::vector<std::pair<std::string, CompileOptions>> jobs;
+  for (const char* dtype : {"f32", "bf16", "f16"}) {
+    for (const auto& chain : kChains) {
+      jobs.push_back({elementwise(dtype, chain), {}});
+      jobs.push_back({behind_gemm(dtype, chain), {}});
+    }
+  }
+  jf_gpu::precompile(jobs);
   std::uint64_t seed = 900;
   for (const char* dtype : {"f32", "bf16", "f16"}) {
-    for (const char* op : kOps) {
+    for (const auto& chain : kChains) {
       CAPTURE(dtype);
-      CAPTURE(op);
-      // Elementwise alone: exact up to f32 rounding of the op, then the dtype's rounding.
-      const auto alone = jf_gpu::run(elementwise(dtype, op), {}, {{"A", 100003}}, seed++);
-      jf_gpu::check(alone, std::string(dtype) == "f32" ? jf_gpu::Tolerance{1e-6, 1e-6, 1e-6}
-                                                       : jf_gpu::Tolerance{1e-2, 1e-2, 1e-2});
-      jf_test::GemmGraph g;
-      g.dtype = dtype;
-      g.n = 96;
-      g.k = 80;
-      g.chain = {R"("op": "scale", "factor": 4)", op};  // scaled up so that clamps bite
-      jf_gpu::check(jf_gpu::run(g.json(), {}, {{"M", 45}}, seed++),
+      CAPTURE(chain.back());
+      // Alone: exact up to f32 rounding of the op, then the dtype's rounding.
+      jf_gpu::check(jf_gpu::run(elementwise(dtype, chain), {}, {{"A", 100003}}, seed++),
+                    std::string(dtype) == "f32" ? jf_gpu::Tolerance{1e-6, 1e-6, 1e-6}
+                                                : jf_gpu::Tolerance{1e-2, 1e-2, 1e-2});
+      // Behind a gemm, its output scaled up so that clamps bite.
+      jf_gpu::check(jf_gpu::run(behind_gemm(dtype, chain), {}, {{"M", 45}}, seed++),
                     jf_gpu::tolerance(dtype, MathMode::ieee));
     }
+  }
+}
+
+TEST_CASE("gpu: broadcast operands in an epilogue and in an elementwise kernel") {
+  JF_REQUIRE_GPU();
+  for (const char* dtype : {"f32", "bf16"}) {
+    CAPTURE(dtype);
+    std::string dag = jf_test::read_file(jf_test::source_dir() / "tests/golden/dag_broadcast_epilogue.json");
+    std::string ewb = jf_test::read_file(jf_test::source_dir() / "tests/golden/elementwise_broadcast.json");
+    for (std::string* json : {&dag, &ewb}) {
+      for (const char* from : {"\"bf16\"", "\"f16\""}) {
+        for (std::size_t p = 0; (p = json->find(from, p)) != std::string::npos;) {
+          json->replace(p, std::strlen(from), fmt::format("\"{}\"", dtype));
+        }
+      }
+    }
+    auto plan = jf_gpu::engine().build(*parse_graph(dag), {});
+    REQUIRE(plan.ok());
+    CHECK(plan->kernels.size() == 1);  // DAG epilogue, broadcasts and two outputs: one kernel
+    const auto tol = jf_gpu::tolerance(dtype, MathMode::ieee);
+    jf_gpu::check(jf_gpu::run(dag, {}, {{"M", 77}}, 31), tol);
+    jf_gpu::check(jf_gpu::run(ewb, {}, {{"B", 5}, {"C", 33}}, 32), tol);
   }
 }
 

@@ -1,0 +1,171 @@
+// Activations, with PyTorch's names, attributes, defaults and NaN behaviour. Each entry: the
+// f32 device expression (functions in kernels/activations.cuh, gelu.cuh, clamp.cuh) and the
+// float64 reference.
+#include <fmt/format.h>
+
+#include <cmath>
+
+#include "common/text.h"
+#include "ops/op_table.h"
+
+namespace jitfuse::ops {
+namespace {
+
+constexpr std::string_view kActivations = "jitfuse/kernels/activations.cuh";
+
+// An attribute as the kernel sees it: rounded to f32.
+double f32(double v) { return static_cast<float>(v); }
+
+double softplus(double x, double beta, double threshold) {
+  return x * beta > threshold ? x : std::log1p(std::exp(beta * x)) / beta;
+}
+
+// An op of one input and no attributes: `fn(x)` on the device, `ref(x)` on the host.
+OpDef plain(std::string_view name, std::string_view doc, std::string_view fn, double (*ref)(double),
+            double flops) {
+  return OpDef{
+      .name = name,
+      .kind = OpKind::unary,
+      .min_inputs = 1,
+      .max_inputs = 1,
+      .attrs = {},
+      .doc = doc,
+      .header = kActivations,
+      .device = [fn](const auto& x, const Attrs&) { return fmt::format("{}({})", fn, x[0]); },
+      .reference = [ref](const double* x, const Attrs&) { return ref(x[0]); },
+      .flops_per_element = flops,
+  };
+}
+
+double ref_sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+double ref_silu(double x) { return x * ref_sigmoid(x); }
+double ref_relu(double x) { return x < 0 ? 0.0 : x; }
+double ref_mish(double x) { return x * std::tanh(softplus(x, 1.0, 20.0)); }
+double ref_hardsigmoid(double x) { return std::min(std::max(x + 3.0, 0.0), 6.0) / 6.0; }
+double ref_hardswish(double x) { return x * ref_hardsigmoid(x); }
+double ref_tanh(double x) { return std::tanh(x); }
+
+}  // namespace
+
+std::vector<OpDef> activation_ops() {
+  std::vector<OpDef> t;
+  t.push_back(plain("relu", "max(x, 0), as torch.relu", "jf_relu", ref_relu, 1));
+  t.push_back(plain("sigmoid", "1 / (1 + exp(-x))", "jf_sigmoid", ref_sigmoid, 4));
+  t.push_back(plain("tanh", "tanh(x)", "tanhf", ref_tanh, 6));
+  t.push_back(plain("silu", "x * sigmoid(x), as torch.nn.SiLU", "jf_silu", ref_silu, 5));
+  t.push_back(plain("swish", "an alias of silu", "jf_silu", ref_silu, 5));
+  t.push_back(plain("mish", "x * tanh(softplus(x)), as torch.nn.Mish", "jf_mish", ref_mish, 12));
+  t.push_back(plain("hardswish", "x * relu6(x + 3) / 6, as torch.nn.Hardswish", "jf_hardswish", ref_hardswish, 5));
+  t.push_back(plain("hardsigmoid", "relu6(x + 3) / 6, as torch.nn.Hardsigmoid", "jf_hardsigmoid", ref_hardsigmoid, 4));
+
+  t.push_back(OpDef{
+      .name = "leaky_relu",
+      .kind = OpKind::unary,
+      .min_inputs = 1,
+      .max_inputs = 1,
+      .attrs = {{.name = "negative_slope", .default_number = 0.01, .doc = "the slope for x < 0"}},
+      .doc = "x if x > 0 else negative_slope * x, as torch.nn.LeakyReLU",
+      .header = kActivations,
+      .device = [](const auto& x, const Attrs& a) {
+        return fmt::format("jf_leaky_relu({}, {})", x[0], f32_literal(a.number("negative_slope")));
+      },
+      .reference = [](const double* x, const Attrs& a) {
+        return x[0] > 0 ? x[0] : x[0] * f32(a.number("negative_slope"));
+      },
+      .flops_per_element = 2,
+  });
+
+  t.push_back(OpDef{
+      .name = "softplus",
+      .kind = OpKind::unary,
+      .min_inputs = 1,
+      .max_inputs = 1,
+      .attrs = {{.name = "beta", .default_number = 1.0, .doc = "the sharpness"},
+                {.name = "threshold", .default_number = 20.0, .doc = "beta * x above this is linear"}},
+      .doc = "log(1 + exp(beta * x)) / beta, linear above the threshold, as torch.nn.Softplus",
+      .header = kActivations,
+      .device = [](const auto& x, const Attrs& a) {
+        return fmt::format("jf_softplus({}, {}, {})", x[0], f32_literal(a.number("beta")),
+                           f32_literal(a.number("threshold")));
+      },
+      .reference = [](const double* x, const Attrs& a) {
+        return softplus(x[0], f32(a.number("beta")), f32(a.number("threshold")));
+      },
+      .check = [](const Attrs& a) -> std::optional<AttrProblem> {
+        if (a.number("beta") != 0) return std::nullopt;
+        return AttrProblem{"beta", "softplus needs beta != 0"};
+      },
+      .flops_per_element = 8,
+  });
+
+  t.push_back(OpDef{
+      .name = "elu",
+      .kind = OpKind::unary,
+      .min_inputs = 1,
+      .max_inputs = 1,
+      .attrs = {{.name = "alpha", .default_number = 1.0, .doc = "the scale of the negative part"}},
+      .doc = "x if x > 0 else alpha * (exp(x) - 1), as torch.nn.ELU",
+      .header = kActivations,
+      .device = [](const auto& x, const Attrs& a) {
+        return fmt::format("jf_elu({}, {})", x[0], f32_literal(a.number("alpha")));
+      },
+      .reference = [](const double* x, const Attrs& a) {
+        return x[0] > 0 ? x[0] : f32(a.number("alpha")) * std::expm1(x[0]);
+      },
+      .flops_per_element = 6,
+  });
+
+  t.push_back(OpDef{
+      .name = "hardtanh",
+      .kind = OpKind::unary,
+      .min_inputs = 1,
+      .max_inputs = 1,
+      .attrs = {{.name = "min", .default_number = -1.0, .doc = "lower bound"},
+                {.name = "max", .default_number = 1.0, .doc = "upper bound"}},
+      .doc = "clamp(x, min, max), as torch.nn.Hardtanh (NaN passes through)",
+      .header = "jitfuse/kernels/clamp.cuh",
+      .device = [](const auto& x, const Attrs& a) {
+        return fmt::format("jf_clamp({}, {}, {})", x[0], f32_literal(a.number("min")),
+                           f32_literal(a.number("max")));
+      },
+      .reference = [](const double* x, const Attrs& a) {
+        const double lo = f32(a.number("min")), hi = f32(a.number("max"));
+        return x[0] < lo ? lo : (x[0] > hi ? hi : x[0]);
+      },
+      .check = [](const Attrs& a) -> std::optional<AttrProblem> {
+        if (a.number("min") <= a.number("max")) return std::nullopt;
+        return AttrProblem{"min", fmt::format("hardtanh needs min <= max, got min={}, max={}",
+                                              number_text(a.number("min")), number_text(a.number("max")))};
+      },
+      .flops_per_element = 2,
+  });
+
+  t.push_back(OpDef{
+      .name = "gelu",
+      .kind = OpKind::unary,
+      .min_inputs = 1,
+      .max_inputs = 1,
+      .attrs = {{.name = "approximate",
+                 .choices = {"none", "tanh"},
+                 .default_choice = "none",
+                 .doc = "\"none\": exact erf form; \"tanh\": the tanh approximation"}},
+      .doc = "x * Phi(x), as torch.nn.GELU",
+      .header = "jitfuse/kernels/gelu.cuh",
+      .device = [](const auto& x, const Attrs& a) {
+        const char* fn = a.choice("approximate") == "tanh" ? "jf_gelu_tanh" : "jf_gelu_erf";
+        return fmt::format("{}({})", fn, x[0]);
+      },
+      .reference = [](const double* x, const Attrs& a) {
+        const double v = x[0];
+        if (a.choice("approximate") == "tanh") {
+          const double k = std::sqrt(2.0 / M_PI);
+          return 0.5 * v * (1.0 + std::tanh(k * (v + 0.044715 * v * v * v)));
+        }
+        return 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
+      },
+      .flops_per_element = 8,
+  });
+  return t;
+}
+
+}  // namespace jitfuse::ops
