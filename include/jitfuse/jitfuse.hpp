@@ -142,7 +142,7 @@ class Engine {
 };
 
 // The plan for `graph` as a human-readable report (no compile): kernels, fused ops and why,
-// FLOPs and bytes. `format` is "text" or "json".
+// FLOPs, bytes and roofline times. `format` is "text", "md" (a reviewer's document) or "json".
 Expected<std::string> explain(const Graph& graph, const CompileOptions& options,
                               std::string_view format = "text");
 

@@ -271,9 +271,9 @@ std::filesystem::path Engine::cache_dir() const {
 
 Expected<std::string> explain(const Graph& graph, const CompileOptions& options,
                               std::string_view format) {
-  if (format != "text" && format != "json") {
+  if (format != "text" && format != "json" && format != "md") {
     return make_error(ErrorCode::bad_option,
-                      fmt::format("explain format must be \"text\" or \"json\", got \"{}\"", format));
+                      fmt::format("explain format must be \"text\", \"md\" or \"json\", got \"{}\"", format));
   }
   JF_ASSIGN_OR_RETURN(TypedGraph typed, validate(graph));
   JF_ASSIGN_OR_RETURN(typed, specialize(std::move(typed), options.dims));
@@ -284,6 +284,7 @@ Expected<std::string> explain(const Graph& graph, const CompileOptions& options,
   Engine::Impl probe;
   if (auto arch = resolve_arch(options.arch, probe); arch.ok()) {
     ctx.arch = arch->name();
+    if (probe.device) ctx.gpu = probe.device->name();
     for (std::size_t i = 0; i < plan.kernels.size(); ++i) {
       JF_ASSIGN_OR_RETURN(KernelSource s, emit_source(typed, plan, int(i), {*arch, options.math}));
       sources.push_back(std::move(s));
@@ -292,7 +293,9 @@ Expected<std::string> explain(const Graph& graph, const CompileOptions& options,
   } else if (!options.arch.empty()) {
     return arch.error();
   }
-  return format == "json" ? explain_json(typed, plan, ctx) : explain_text(typed, plan, ctx);
+  if (format == "json") return explain_json(typed, plan, ctx);
+  if (format == "md") return explain_markdown(typed, plan, ctx);
+  return explain_text(typed, plan, ctx);
 }
 
 Expected<std::vector<std::string>> supported_archs() {

@@ -28,7 +28,7 @@ Command add_explain(CLI::App& app, const GlobalFlags&) {
   auto flags = std::make_shared<Flags>();
   CLI::App* sub = app.add_subcommand("explain", "the fusion plan: kernels, fused ops and why, FLOPs and bytes");
   add_compile_flags(sub, flags->compile);
-  sub->add_option("--format", flags->format, "text (default) or json");
+  sub->add_option("--format", flags->format, "text (default), md or json");
   return {sub, [flags] { return run(*flags); }};
 }
 

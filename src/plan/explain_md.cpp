@@ -1,0 +1,164 @@
+// explain_markdown: the plan as a reviewer's document (jitfuse explain --format md).
+#include <fmt/format.h>
+
+#include "common/text.h"
+#include "plan/explain.h"
+#include "plan/roofline.h"
+
+namespace jitfuse {
+namespace {
+
+std::string math_meaning(DType dtype, MathMode math) {
+  if (dtype != DType::f32) {
+    return "f16/bf16 operands on tensor cores with f32 accumulation; the math mode applies to f32 graphs only";
+  }
+  switch (math) {
+    case MathMode::ieee: return "ieee: f32 FFMA on the SIMT cores, as accurate as a classic SGEMM";
+    case MathMode::tf32:
+      return "tf32: tensor cores on inputs rounded to 10 mantissa bits; about 1e-3 relative error, "
+             "which fails a 1e-4 tolerance";
+    case MathMode::tf32x3:
+      return "tf32x3: each f32 split into big + small tf32 and three products (big*big, big*small, "
+             "small*big); within 1e-4 of float64, near ieee accuracy";
+  }
+  return "";
+}
+
+std::string quantity(const Cost& c, const std::map<std::string, std::int64_t>& dims, const char* unit) {
+  const auto v = c.evaluate(dims);
+  if (!v) return fmt::format("{} {}", c.to_string(), unit);
+  if (*v >= 1e9) return fmt::format("{:.1f} G{}", *v / 1e9, unit);
+  if (*v >= 1e6) return fmt::format("{:.1f} M{}", *v / 1e6, unit);
+  if (*v >= 1e3) return fmt::format("{:.1f} k{}", *v / 1e3, unit);
+  return fmt::format("{:.0f} {}", *v, unit);
+}
+
+std::string op_call(const TypedGraph& g, const TypedNode& n) {
+  std::vector<std::string> args;
+  for (int in : n.inputs) {
+    const Value& v = g.values[in];
+    args.push_back(v.constant ? number_text(*v.constant) : v.name);
+  }
+  std::string attrs;
+  for (const auto& [k, v] : n.attrs.numbers) attrs += fmt::format(", {}={}", k, number_text(v));
+  for (const auto& [k, v] : n.attrs.choices) attrs += fmt::format(", {}=\"{}\"", k, v);
+  return fmt::format("`{}({}{})`", n.op->name, join(args, ", "), attrs);
+}
+
+// The roofline line of one kernel: floors from FLOPs and bytes, and which one binds.
+std::string roofline(const TypedGraph& g, const KernelPlan& k, const KernelCost& c, const DevicePeaks& p,
+                     MathMode math) {
+  const auto flops = c.flops.evaluate(g.specialized);
+  const auto bytes = c.bytes.evaluate(g.specialized);
+  if (!flops || !bytes) return "bind the symbolic dims (`--dims`) for times";
+  const double rate = k.kind == KernelKind::gemm ? gemm_rate(p, g.dtype, math) : p.fp32_tflops;
+  const double compute_us = *flops / (rate * 1e12) * 1e6;
+  const double memory_us = *bytes / (p.mem_tbps * 1e12) * 1e6;
+  return fmt::format("{:.1f} us of arithmetic at {:.0f} TFLOP/s, {:.1f} us of memory at {:.1f} TB/s: "
+                     "{}-bound, at least {:.1f} us; {:.0f} FLOP per byte",
+                     compute_us, rate, memory_us, p.mem_tbps, compute_us > memory_us ? "compute" : "memory",
+                     std::max(compute_us, memory_us), *flops / *bytes);
+}
+
+}  // namespace
+
+Cost bytes_saved(const TypedGraph& g, const Plan& plan) {
+  Cost saved;
+  for (const KernelPlan& k : plan.kernels) {
+    std::vector<int> computed;
+    if (k.gemm >= 0) computed.push_back(g.nodes[k.gemm].output);
+    for (int op : k.ops) computed.push_back(g.nodes[op].output);
+    for (int v : computed) {
+      const bool stored = std::find(k.stores.begin(), k.stores.end(), v) != k.stores.end();
+      const bool last = v == computed.back();
+      if (!stored && !last) saved = saved + Cost::numel(g.values[v].shape) * double(2 * dtype_size(g.dtype));
+    }
+  }
+  return saved;
+}
+
+std::string explain_markdown(const TypedGraph& g, const Plan& plan, const ExplainContext& ctx) {
+  const DevicePeaks peaks = peaks_for(ctx.gpu, ctx.arch);
+  std::string md = fmt::format("# Plan for `{}`\n\n| | |\n|---|---|\n", g.name);
+  md += fmt::format("| dtype | {} (outputs {}; arithmetic in f32) |\n", to_string(g.dtype), to_string(g.dtype));
+  md += fmt::format("| math | {} |\n", math_meaning(g.dtype, ctx.math));
+  md += fmt::format("| target | {}; ceilings of {} ({}): {:.0f} TFLOP/s bf16, {:.0f} tf32, {:.0f} fp32, {:.1f} TB/s |\n",
+                    ctx.arch.empty() ? "not chosen" : ctx.arch, peaks.name, peaks.source, peaks.bf16_tflops,
+                    peaks.tf32_tflops, peaks.fp32_tflops, peaks.mem_tbps);
+  std::vector<std::string> dims;
+  for (const auto& [s, v] : g.specialized) dims.push_back(fmt::format("{} = {} (baked in)", s, v));
+  for (const auto& s : g.symbols()) dims.push_back(fmt::format("{} bound at run time", s));
+  md += fmt::format("| dims | {} |\n", dims.empty() ? "all fixed by the graph" : join(dims, ", "));
+  md += fmt::format("| kernels | {} (fusion {}) |\n\n", plan.kernels.size(), plan.fusion ? "on" : "off");
+
+  for (std::size_t i = 0; i < plan.kernels.size(); ++i) {
+    const KernelPlan& k = plan.kernels[i];
+    md += fmt::format("## Kernel {}: `{}`, {}\n\n", i, k.name,
+                      k.kind == KernelKind::gemm ? fmt::format("gemm + {}-op epilogue", k.ops.size())
+                                                 : fmt::format("elementwise, {} ops", k.ops.size()));
+    if (ctx.sources) md += fmt::format("Template: {}.\n\n", (*ctx.sources)[i].config);
+    md += "| node | computes | placed | why |\n|---|---|---|---|\n";
+    for (const FusionDecision& d : plan.decisions) {
+      if (d.kernel != int(i)) continue;
+      const TypedNode& n = g.nodes[d.node];
+      md += fmt::format("| `{}` | {} | {} | {} |\n", n.name, op_call(g, n),
+                        d.fused ? "fused" : fmt::format("starts kernel {}", i), d.reason);
+    }
+    const KernelCost c = kernel_cost(g, k);
+    std::vector<std::string> reads, writes;
+    if (k.gemm >= 0) {
+      for (int v : g.nodes[k.gemm].inputs) reads.push_back(fmt::format("`{}`", g.values[v].name));
+    }
+    for (int v : k.loads) reads.push_back(fmt::format("`{}`", g.values[v].name));
+    for (int v : k.stores) writes.push_back(fmt::format("`{}`", g.values[v].name));
+    md += fmt::format("\nReads {}; writes {}. {}, {} at least. Roofline: {}.\n\n", join(reads, ", "),
+                      join(writes, ", "), quantity(c.flops, g.specialized, "FLOP"),
+                      quantity(c.bytes, g.specialized, "B"), roofline(g, k, c, peaks, ctx.math));
+  }
+
+  const Cost saved = bytes_saved(g, plan);
+  md += "## What fusion saves\n\n";
+  if (auto v = saved.evaluate(g.specialized); v && *v == 0) {
+    md += "Nothing crosses memory that fusion could keep in registers here.\n\n";
+  } else {
+    md += fmt::format("Intermediates kept in registers instead of written and read back: {}", quantity(saved, g.specialized, "B"));
+    if (auto v = saved.evaluate(g.specialized)) {
+      md += fmt::format(", about {:.1f} us of memory traffic at {:.1f} TB/s", *v / (peaks.mem_tbps * 1e12) * 1e6, peaks.mem_tbps);
+    }
+    md += fmt::format(", and {} kernel launches.\n\n", g.nodes.size() - plan.kernels.size());
+  }
+
+  md += "## Accuracy\n\n";
+  md += fmt::format("- {}.\n", math_meaning(g.dtype, ctx.math));
+  md += "- Every fused op computes in f32 on f32 values: intermediates are never rounded to the "
+        "graph's dtype, only the stores are";
+  md += g.dtype == DType::f32 ? ".\n" : fmt::format(" (to {}: a relative error up to 2^-{} per output).\n",
+                                                    to_string(g.dtype), g.dtype == DType::bf16 ? 9 : 12);
+  for (const TypedNode& n : g.nodes) {
+    if (n.op->name == "gelu") {
+      md += fmt::format("- `{}`: {}.\n", n.name,
+                        n.attrs.choice("approximate") == "tanh"
+                            ? "GELU with the tanh approximation (torch's approximate=\"tanh\"); it differs from the "
+                              "erf form by up to about 5e-4"
+                            : "GELU with the exact erf form, torch.nn.GELU's default");
+    }
+  }
+  md += "- The CPU reference (float64) is what `jitfuse run --check` compares against.\n\n";
+
+  md += "## Trade-offs\n\n";
+  if (!g.symbols().empty()) {
+    md += "- Symbolic dims are bound at run time: one kernel serves every size, but the tiles are "
+          "chosen for a large problem. `--dims` bakes sizes in: tiles fit the shape, and each new "
+          "size is a new (cached) compile.\n";
+  } else {
+    md += "- All dims are fixed: the tiles fit this shape; another size is another (cached) compile.\n";
+  }
+  md += "- The epilogue runs on the accumulator in registers, so its ops cost no memory traffic; "
+        "broadcast operands are read once per element they apply to (the cache absorbs repeats).\n";
+  if (!plan.intermediates.empty()) {
+    md += "- Some values cross kernels and go through scratch memory (see the kernels above).\n";
+  }
+  return md;
+}
+
+}  // namespace jitfuse
