@@ -34,6 +34,13 @@ inline void write_file(const std::filesystem::path& p, const std::string& text) 
   std::ofstream(p, std::ios::binary) << text;
 }
 
+// `json` with every "from" dtype string replaced by "to" (e.g. an f32 example made bf16).
+inline std::string with_dtype(std::string json, const std::string& from, const std::string& to) {
+  const std::string a = "\"" + from + "\"", b = "\"" + to + "\"";
+  for (std::size_t p = 0; (p = json.find(a, p)) != std::string::npos; p += b.size()) json.replace(p, a.size(), b);
+  return json;
+}
+
 // A fresh directory, removed with the object.
 struct TempDir {
   std::filesystem::path path;

@@ -70,12 +70,6 @@ std::vector<std::int64_t> concrete(const Shape& s, const std::map<std::string, s
 
 }  // namespace
 
-std::int64_t numel(const std::vector<std::int64_t>& shape) {
-  std::int64_t n = 1;
-  for (auto d : shape) n *= d;
-  return n;
-}
-
 Expected<Binding> bind_tensors(const TypedGraph& g, const std::vector<KernelSource>& sources,
                        const TensorMap& tensors) {
   Binding b;

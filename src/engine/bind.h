@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "codegen/emit.h"
+#include "common/shape.h"
 #include "graph/typed_graph.h"
 #include "jitfuse/jitfuse.hpp"
 
@@ -23,7 +24,5 @@ struct Binding {
 Expected<Binding> bind_tensors(const TypedGraph& g, const std::vector<KernelSource>& sources,
                        const TensorMap& tensors);
 
-// Element count of a concrete shape.
-std::int64_t numel(const std::vector<std::int64_t>& shape);
 
 }  // namespace jitfuse

@@ -6,15 +6,10 @@
 #include <cstring>
 
 #include "common/half.h"
+#include "common/shape.h"
 
 namespace jitfuse::io {
 namespace {
-
-std::int64_t count(const std::vector<std::int64_t>& shape) {
-  std::int64_t n = 1;
-  for (auto d : shape) n *= d;
-  return n;
-}
 
 // Stores `f` rounded to `dtype` at element i; returns the stored value exactly.
 double store(DType dtype, std::vector<std::byte>& bytes, std::size_t i, float f) {
@@ -40,7 +35,7 @@ HostTensor random_tensor(DType dtype, const std::vector<std::int64_t>& shape, st
   HostTensor t;
   t.dtype = dtype;
   t.shape = shape;
-  const std::size_t n = std::size_t(count(shape));
+  const std::size_t n = std::size_t(numel(shape));
   t.bytes.resize(n * dtype_size(dtype));
   t.values.resize(n);
   // splitmix64: fast (weights of 8192 x 8192 take a fraction of a second) and well mixed.

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <thread>
 
+#include "common/shape.h"
 #include "graph/typed_graph.h"
 #include "jitfuse/reference.hpp"
 
@@ -14,12 +15,6 @@ namespace jitfuse {
 namespace {
 
 using Shape64 = std::vector<std::int64_t>;
-
-std::int64_t count(const Shape64& s) {
-  std::int64_t n = 1;
-  for (auto d : s) n *= d;
-  return n;
-}
 
 // C[M,N] = A[M,K] * Bt[N,K]^T, accumulating exact f32 products in double.
 void gemm(const std::vector<float>& a, const std::vector<float>& bt, std::vector<double>& c,
@@ -86,7 +81,7 @@ Shape64 broadcast_binary(const ops::OpDef& op, const ops::Attrs& attrs, const Sh
     ta *= da;
     tb *= db;
   }
-  out.assign(std::size_t(count(shape)), 0.0);
+  out.assign(std::size_t(numel(shape)), 0.0);
   std::vector<std::int64_t> idx(r, 0);
   for (std::size_t i = 0; i < out.size(); ++i) {
     std::int64_t ia = 0, ib = 0;
@@ -120,7 +115,7 @@ Expected<std::map<std::string, HostArray>> reference_run(
       return make_error(ErrorCode::bad_launch, fmt::format("reference: no input '{}'", val.name));
     }
     const HostArray& h = it->second;
-    if (h.shape.size() != val.shape.size() || std::int64_t(h.data.size()) != count(h.shape)) {
+    if (h.shape.size() != val.shape.size() || std::int64_t(h.data.size()) != numel(h.shape)) {
       return make_error(ErrorCode::bad_launch,
                         fmt::format("reference: input '{}' must be {} with matching data",
                                     val.name, to_string(val.shape)));

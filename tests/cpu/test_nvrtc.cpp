@@ -22,11 +22,8 @@ struct Variant {
 
 // Every op of the table, chained in one elementwise kernel (tests/golden/all_ops_elementwise.json).
 std::string elementwise_graph(const std::string& dtype) {
-  std::string json = jf_test::read_file(jf_test::source_dir() / "tests/golden/all_ops_elementwise.json");
-  for (std::size_t p = 0; (p = json.find("\"f32\"", p)) != std::string::npos; p += dtype.size() + 2) {
-    json.replace(p, 5, "\"" + dtype + "\"");
-  }
-  return json;
+  return jf_test::with_dtype(jf_test::read_file(jf_test::source_dir() / "tests/golden/all_ops_elementwise.json"),
+                             "f32", dtype);
 }
 
 std::vector<Variant> variants(bool extended) {

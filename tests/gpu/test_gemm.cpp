@@ -21,12 +21,8 @@ CompileOptions opts(MathMode math, std::map<std::string, std::int64_t> dims = {}
 }
 
 std::string example(const char* dtype) {
-  std::string json = jf_test::read_file(jf_test::source_dir() / "examples/linear_scale_hardtanh_gelu.json");
-  const std::string to = fmt::format("\"{}\"", dtype);
-  for (std::size_t p = 0; (p = json.find("\"f32\"", p)) != std::string::npos; p += to.size()) {
-    json.replace(p, 5, to);
-  }
-  return json;
+  return jf_test::with_dtype(jf_test::read_file(jf_test::source_dir() / "examples/linear_scale_hardtanh_gelu.json"),
+                             "f32", dtype);
 }
 
 // A gemm graph whose N and K are symbolic too: one kernel serves every shape.

@@ -110,13 +110,8 @@ TEST_CASE("gpu: broadcast operands in an epilogue and in an elementwise kernel")
     CAPTURE(dtype);
     std::string dag = jf_test::read_file(jf_test::source_dir() / "tests/golden/dag_broadcast_epilogue.json");
     std::string ewb = jf_test::read_file(jf_test::source_dir() / "tests/golden/elementwise_broadcast.json");
-    for (std::string* json : {&dag, &ewb}) {
-      for (const char* from : {"\"bf16\"", "\"f16\""}) {
-        for (std::size_t p = 0; (p = json->find(from, p)) != std::string::npos;) {
-          json->replace(p, std::strlen(from), fmt::format("\"{}\"", dtype));
-        }
-      }
-    }
+    dag = jf_test::with_dtype(dag, "bf16", dtype);
+    ewb = jf_test::with_dtype(ewb, "f16", dtype);
     auto plan = jf_gpu::engine().build(*parse_graph(dag), {});
     REQUIRE(plan.ok());
     CHECK(plan->kernels.size() == 1);  // DAG epilogue, broadcasts and two outputs: one kernel
