@@ -20,23 +20,6 @@ double softplus(double x, double beta, double threshold) {
   return x * beta > threshold ? x : std::log1p(std::exp(beta * x)) / beta;
 }
 
-// An op of one input and no attributes: `fn(x)` on the device, `ref(x)` on the host.
-OpDef plain(std::string_view name, std::string_view doc, std::string_view fn, double (*ref)(double),
-            double flops) {
-  return OpDef{
-      .name = name,
-      .kind = OpKind::unary,
-      .min_inputs = 1,
-      .max_inputs = 1,
-      .attrs = {},
-      .doc = doc,
-      .header = kActivations,
-      .device = [fn](const auto& x, const Attrs&) { return fmt::format("{}({})", fn, x[0]); },
-      .reference = [ref](const double* x, const Attrs&) { return ref(x[0]); },
-      .flops_per_element = flops,
-  };
-}
-
 double ref_sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
 double ref_silu(double x) { return x * ref_sigmoid(x); }
 double ref_relu(double x) { return x < 0 ? 0.0 : x; }
@@ -49,14 +32,14 @@ double ref_tanh(double x) { return std::tanh(x); }
 
 std::vector<OpDef> activation_ops() {
   std::vector<OpDef> t;
-  t.push_back(plain("relu", "max(x, 0), as torch.relu", "jf_relu", ref_relu, 1));
-  t.push_back(plain("sigmoid", "1 / (1 + exp(-x))", "jf_sigmoid", ref_sigmoid, 4));
-  t.push_back(plain("tanh", "tanh(x)", "tanhf", ref_tanh, 6));
-  t.push_back(plain("silu", "x * sigmoid(x), as torch.nn.SiLU", "jf_silu", ref_silu, 5));
-  t.push_back(plain("swish", "an alias of silu", "jf_silu", ref_silu, 5));
-  t.push_back(plain("mish", "x * tanh(softplus(x)), as torch.nn.Mish", "jf_mish", ref_mish, 12));
-  t.push_back(plain("hardswish", "x * relu6(x + 3) / 6, as torch.nn.Hardswish", "jf_hardswish", ref_hardswish, 5));
-  t.push_back(plain("hardsigmoid", "relu6(x + 3) / 6, as torch.nn.Hardsigmoid", "jf_hardsigmoid", ref_hardsigmoid, 4));
+  t.push_back(unary_op("relu", "max(x, 0), as torch.relu", "jf_relu({})", ref_relu, 1, kActivations));
+  t.push_back(unary_op("sigmoid", "1 / (1 + exp(-x))", "jf_sigmoid({})", ref_sigmoid, 4, kActivations));
+  t.push_back(unary_op("tanh", "tanh(x)", "tanhf({})", ref_tanh, 6));
+  t.push_back(unary_op("silu", "x * sigmoid(x), as torch.nn.SiLU", "jf_silu({})", ref_silu, 5, kActivations));
+  t.push_back(unary_op("swish", "an alias of silu", "jf_silu({})", ref_silu, 5, kActivations));
+  t.push_back(unary_op("mish", "x * tanh(softplus(x)), as torch.nn.Mish", "jf_mish({})", ref_mish, 12, kActivations));
+  t.push_back(unary_op("hardswish", "x * relu6(x + 3) / 6, as torch.nn.Hardswish", "jf_hardswish({})", ref_hardswish, 5, kActivations));
+  t.push_back(unary_op("hardsigmoid", "relu6(x + 3) / 6, as torch.nn.Hardsigmoid", "jf_hardsigmoid({})", ref_hardsigmoid, 4, kActivations));
 
   t.push_back(OpDef{
       .name = "leaky_relu",

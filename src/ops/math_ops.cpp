@@ -9,22 +9,6 @@
 namespace jitfuse::ops {
 namespace {
 
-// An op of one input, no attributes and an inline device expression `pattern` ({} = x).
-OpDef inline_op(std::string_view name, std::string_view doc, const char* pattern,
-                double (*ref)(double), double flops) {
-  return OpDef{
-      .name = name,
-      .kind = OpKind::unary,
-      .min_inputs = 1,
-      .max_inputs = 1,
-      .attrs = {},
-      .doc = doc,
-      .device = [pattern](const auto& x, const Attrs&) { return fmt::format(fmt::runtime(pattern), x[0]); },
-      .reference = [ref](const double* x, const Attrs&) { return ref(x[0]); },
-      .flops_per_element = flops,
-  };
-}
-
 double ref_abs(double x) { return std::fabs(x); }
 double ref_neg(double x) { return -x; }
 double ref_exp(double x) { return std::exp(x); }
@@ -85,12 +69,12 @@ std::vector<OpDef> math_ops() {
       .flops_per_element = 2,
   });
 
-  t.push_back(inline_op("abs", "|x|", "fabsf({})", ref_abs, 1));
-  t.push_back(inline_op("neg", "-x", "(-{})", ref_neg, 1));
-  t.push_back(inline_op("exp", "e^x", "expf({})", ref_exp, 4));
-  t.push_back(inline_op("log", "natural log (NaN below 0, -inf at 0)", "logf({})", ref_log, 4));
-  t.push_back(inline_op("sqrt", "square root (NaN below 0)", "sqrtf({})", ref_sqrt, 2));
-  t.push_back(inline_op("rsqrt", "1 / sqrt(x)", "(1.0f / sqrtf({}))", ref_rsqrt, 3));
+  t.push_back(unary_op("abs", "|x|", "fabsf({})", ref_abs, 1));
+  t.push_back(unary_op("neg", "-x", "(-{})", ref_neg, 1));
+  t.push_back(unary_op("exp", "e^x", "expf({})", ref_exp, 4));
+  t.push_back(unary_op("log", "natural log (NaN below 0, -inf at 0)", "logf({})", ref_log, 4));
+  t.push_back(unary_op("sqrt", "square root (NaN below 0)", "sqrtf({})", ref_sqrt, 2));
+  t.push_back(unary_op("rsqrt", "1 / sqrt(x)", "(1.0f / sqrtf({}))", ref_rsqrt, 3));
   return t;
 }
 

@@ -1,11 +1,29 @@
 #include "ops/op_table.h"
 
+#include <fmt/format.h>
+
 
 namespace jitfuse::ops {
 
 double Attrs::number(std::string_view name) const { return numbers.find(name)->second; }
 const std::string& Attrs::choice(std::string_view name) const {
   return choices.find(name)->second;
+}
+
+OpDef unary_op(std::string_view name, std::string_view doc, const char* pattern, double (*ref)(double),
+               double flops, std::string_view header) {
+  return OpDef{
+      .name = name,
+      .kind = OpKind::unary,
+      .min_inputs = 1,
+      .max_inputs = 1,
+      .attrs = {},
+      .doc = doc,
+      .header = header,
+      .device = [pattern](const auto& x, const Attrs&) { return fmt::format(fmt::runtime(pattern), x[0]); },
+      .reference = [ref](const double* x, const Attrs&) { return ref(x[0]); },
+      .flops_per_element = flops,
+  };
 }
 
 const std::vector<OpDef>& all_ops() {

@@ -67,6 +67,11 @@ struct OpDef {
   double flops_per_element = 1;
 };
 
+// An elementwise op of one input and no attributes: device expression `pattern` with {} for the
+// input (e.g. "jf_relu({})"), float64 reference `ref`, and the header the pattern needs.
+OpDef unary_op(std::string_view name, std::string_view doc, const char* pattern, double (*ref)(double),
+               double flops, std::string_view header = {});
+
 // Each family of ops, in its own file (ops/*.cpp); all_ops() is their concatenation.
 std::vector<OpDef> gemm_ops();
 std::vector<OpDef> activation_ops();
