@@ -9,29 +9,6 @@
 namespace jitfuse {
 namespace {
 
-std::string op_call(const TypedGraph& g, const TypedNode& n) {
-  std::vector<std::string> args;
-  for (int in : n.inputs) {
-    const Value& v = g.values[in];
-    args.push_back(v.constant ? number_text(*v.constant) : v.name);
-  }
-  std::string attrs;
-  for (const auto& [k, v] : n.attrs.numbers) attrs += fmt::format(", {}={}", k, number_text(v));
-  for (const auto& [k, v] : n.attrs.choices) attrs += fmt::format(", {}=\"{}\"", k, v);
-  return fmt::format("{} = {}({}{})", n.name, n.op->name, join(args, ", "), attrs);
-}
-
-std::string amount(const Cost& c, const std::map<std::string, std::int64_t>& dims,
-                   const char* unit) {
-  const auto v = c.evaluate(dims);
-  if (!v) return fmt::format("{} {}", c.to_string(), unit);
-  const double x = *v;
-  if (x >= 1e9) return fmt::format("{:.3f} G{}", x / 1e9, unit);
-  if (x >= 1e6) return fmt::format("{:.3f} M{}", x / 1e6, unit);
-  if (x >= 1e3) return fmt::format("{:.3f} k{}", x / 1e3, unit);
-  return fmt::format("{:.0f} {}", x, unit);
-}
-
 std::vector<std::string> names(const TypedGraph& g, const std::vector<int>& values) {
   std::vector<std::string> out;
   for (int v : values) out.push_back(g.values[v].name);
@@ -45,6 +22,29 @@ std::vector<int> reads(const TypedGraph& g, const KernelPlan& k) {
 }
 
 }  // namespace
+
+std::string op_call(const TypedGraph& g, const TypedNode& n) {
+  std::vector<std::string> args;
+  for (int in : n.inputs) {
+    const Value& v = g.values[in];
+    args.push_back(v.constant ? number_text(*v.constant) : v.name);
+  }
+  std::string attrs;
+  for (const auto& [k, v] : n.attrs.numbers) attrs += fmt::format(", {}={}", k, number_text(v));
+  for (const auto& [k, v] : n.attrs.choices) attrs += fmt::format(", {}=\"{}\"", k, v);
+  return fmt::format("{}({}{})", n.op->name, join(args, ", "), attrs);
+}
+
+std::string amount(const Cost& c, const std::map<std::string, std::int64_t>& dims, const char* unit,
+                   int decimals) {
+  const auto v = c.evaluate(dims);
+  if (!v) return fmt::format("{} {}", c.to_string(), unit);
+  const double x = *v;
+  if (x >= 1e9) return fmt::format("{:.{}f} G{}", x / 1e9, decimals, unit);
+  if (x >= 1e6) return fmt::format("{:.{}f} M{}", x / 1e6, decimals, unit);
+  if (x >= 1e3) return fmt::format("{:.{}f} k{}", x / 1e3, decimals, unit);
+  return fmt::format("{:.0f} {}", x, unit);
+}
 
 KernelCost kernel_cost(const TypedGraph& g, const KernelPlan& k) {
   const double elem = double(dtype_size(g.dtype));
@@ -85,13 +85,13 @@ std::string explain_text(const TypedGraph& g, const Plan& plan, const ExplainCon
     if (ctx.sources) out += fmt::format("  template: {}\n", (*ctx.sources)[i].config);
     for (const FusionDecision& d : plan.decisions) {
       if (d.kernel != int(i)) continue;
-      out += fmt::format("  {}\n      {}\n", op_call(g, g.nodes[d.node]), d.reason);
+      out += fmt::format("  {} = {}\n      {}\n", g.nodes[d.node].name, op_call(g, g.nodes[d.node]), d.reason);
     }
     const KernelCost c = kernel_cost(g, k);
     out += fmt::format("  reads {}; writes {}\n", join(names(g, reads(g, k)), ", "),
                        join(names(g, k.stores), ", "));
-    out += fmt::format("  FLOPs: {}\n  minimum bytes moved: {}\n", amount(c.flops, g.specialized, "FLOP"),
-                       amount(c.bytes, g.specialized, "B"));
+    out += fmt::format("  FLOPs: {}\n  minimum bytes moved: {}\n", amount(c.flops, g.specialized, "FLOP", 3),
+                       amount(c.bytes, g.specialized, "B", 3));
   }
   if (!plan.intermediates.empty()) {
     out += fmt::format("\nintermediates kept in scratch memory: {}\n",

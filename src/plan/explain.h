@@ -20,6 +20,12 @@ struct KernelCost {
 // The FLOPs and minimum bytes of kernel `k`.
 KernelCost kernel_cost(const TypedGraph& g, const KernelPlan& k);
 
+// "gelu(h, approximate=\"none\")": a node's op, inputs (literals as numbers) and attributes.
+std::string op_call(const TypedGraph& g, const TypedNode& n);
+// A cost with a G/M/k prefix ("275.079 GFLOP"), or the polynomial when dims are unbound.
+std::string amount(const Cost& c, const std::map<std::string, std::int64_t>& dims, const char* unit,
+                   int decimals);
+
 // What the report says beyond the plan.
 struct ExplainContext {
   std::string arch;                        // "" when unknown

@@ -24,27 +24,6 @@ std::string math_meaning(DType dtype, MathMode math) {
   return "";
 }
 
-std::string quantity(const Cost& c, const std::map<std::string, std::int64_t>& dims, const char* unit) {
-  const auto v = c.evaluate(dims);
-  if (!v) return fmt::format("{} {}", c.to_string(), unit);
-  if (*v >= 1e9) return fmt::format("{:.1f} G{}", *v / 1e9, unit);
-  if (*v >= 1e6) return fmt::format("{:.1f} M{}", *v / 1e6, unit);
-  if (*v >= 1e3) return fmt::format("{:.1f} k{}", *v / 1e3, unit);
-  return fmt::format("{:.0f} {}", *v, unit);
-}
-
-std::string op_call(const TypedGraph& g, const TypedNode& n) {
-  std::vector<std::string> args;
-  for (int in : n.inputs) {
-    const Value& v = g.values[in];
-    args.push_back(v.constant ? number_text(*v.constant) : v.name);
-  }
-  std::string attrs;
-  for (const auto& [k, v] : n.attrs.numbers) attrs += fmt::format(", {}={}", k, number_text(v));
-  for (const auto& [k, v] : n.attrs.choices) attrs += fmt::format(", {}=\"{}\"", k, v);
-  return fmt::format("`{}({}{})`", n.op->name, join(args, ", "), attrs);
-}
-
 // The roofline line of one kernel: floors from FLOPs and bytes, and which one binds.
 std::string roofline(const TypedGraph& g, const KernelPlan& k, const KernelCost& c, const DevicePeaks& p,
                      MathMode math) {
@@ -101,7 +80,7 @@ std::string explain_markdown(const TypedGraph& g, const Plan& plan, const Explai
     for (const FusionDecision& d : plan.decisions) {
       if (d.kernel != int(i)) continue;
       const TypedNode& n = g.nodes[d.node];
-      md += fmt::format("| `{}` | {} | {} | {} |\n", n.name, op_call(g, n),
+      md += fmt::format("| `{}` | `{}` | {} | {} |\n", n.name, op_call(g, n),
                         d.fused ? "fused" : fmt::format("starts kernel {}", i), d.reason);
     }
     const KernelCost c = kernel_cost(g, k);
@@ -112,8 +91,8 @@ std::string explain_markdown(const TypedGraph& g, const Plan& plan, const Explai
     for (int v : k.loads) reads.push_back(fmt::format("`{}`", g.values[v].name));
     for (int v : k.stores) writes.push_back(fmt::format("`{}`", g.values[v].name));
     md += fmt::format("\nReads {}; writes {}. {}, {} at least. Roofline: {}.\n\n", join(reads, ", "),
-                      join(writes, ", "), quantity(c.flops, g.specialized, "FLOP"),
-                      quantity(c.bytes, g.specialized, "B"), roofline(g, k, c, peaks, ctx.math));
+                      join(writes, ", "), amount(c.flops, g.specialized, "FLOP", 1),
+                      amount(c.bytes, g.specialized, "B", 1), roofline(g, k, c, peaks, ctx.math));
   }
 
   const Cost saved = bytes_saved(g, plan);
@@ -121,7 +100,7 @@ std::string explain_markdown(const TypedGraph& g, const Plan& plan, const Explai
   if (auto v = saved.evaluate(g.specialized); v && *v == 0) {
     md += "Nothing crosses memory that fusion could keep in registers here.\n\n";
   } else {
-    md += fmt::format("Intermediates kept in registers instead of written and read back: {}", quantity(saved, g.specialized, "B"));
+    md += fmt::format("Intermediates kept in registers instead of written and read back: {}", amount(saved, g.specialized, "B", 1));
     if (auto v = saved.evaluate(g.specialized)) {
       md += fmt::format(", about {:.1f} us of memory traffic at {:.1f} TB/s", *v / (peaks.mem_tbps * 1e12) * 1e6, peaks.mem_tbps);
     }
