@@ -1,5 +1,6 @@
 // jitfuse vs cuBLASLt (GEMM + bias) on the example graph, in one process on one GPU.
-//   jitfuse_bench [--out results.json] [--quick]
+//   jitfuse_bench [--out results.json] [--quick] [--only SUBSTR] [--gemm auto|wgmma|mma|simt]
+// --only keeps the cases whose label ("bf16 ieee 2048x8192x8192") contains SUBSTR.
 // Large shapes: median of CUDA-event timings after warm-up. Small shapes: a CUDA graph of 50
 // back-to-back launches, time divided by 50. Inputs are random; outputs are not checked here
 // (the GPU tests do that).
@@ -126,9 +127,16 @@ nlohmann::json timing_json(const jitfuse::cu::Timing& t, double flops) {
 int main(int argc, char** argv) {
   std::string out_path;
   bool quick = false;
+  std::string only, gemm;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--out") && i + 1 < argc) out_path = argv[++i];
     else if (!std::strcmp(argv[i], "--quick")) quick = true;
+    else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
+    else if (!std::strcmp(argv[i], "--gemm") && i + 1 < argc) gemm = argv[++i];
+    else {
+      std::fprintf(stderr, "usage: jitfuse_bench [--out FILE] [--quick] [--only SUBSTR] [--gemm T]\n");
+      return 2;
+    }
   }
   CK_RT(cudaSetDevice(0));
   cudaDeviceProp prop{};
@@ -147,6 +155,9 @@ int main(int argc, char** argv) {
   std::printf("%-6s %-7s %-16s %12s %12s %9s %9s\n", "dtype", "math", "MxNxK", "jitfuse us", "cuBLAS us",
               "jf TF/s", "ratio");
   for (const Case& cs : cases) {
+    const std::string label = fmt::format("{} {} {}x{}x{}", cs.dtype, jitfuse::to_string(cs.math),
+                                          cs.m, cs.n, cs.k);
+    if (label.find(only) == std::string::npos) continue;
     const DType dt = *jitfuse::parse_dtype(cs.dtype);
     const std::size_t es = jitfuse::dtype_size(dt);
     Buffers buf;
@@ -160,6 +171,7 @@ int main(int argc, char** argv) {
     jitfuse::CompileOptions o;
     o.math = cs.math;
     o.dims = {{"M", cs.m}, {"N", cs.n}, {"K", cs.k}};
+    o.gemm = gemm;
     auto kernel = engine.compile(*jitfuse::parse_graph(graph_json(cs.dtype)), o);
     if (!kernel) { std::fprintf(stderr, "%s\n", kernel.error().to_string(true).c_str()); return 1; }
     const jitfuse::TensorMap t = {{"x", {buf.x, {cs.m, cs.k}, dt}}, {"w", {buf.w, {cs.n, cs.k}, dt}},
@@ -180,6 +192,11 @@ int main(int argc, char** argv) {
     results.push_back({{"dtype", cs.dtype}, {"math", std::string(jitfuse::to_string(cs.math))},
                        {"m", cs.m}, {"n", cs.n}, {"k", cs.k}, {"timing", cs.graph ? "cuda graph of 50" : "events"},
                        {"kernel", kernel->build().kernels[0].name},
+                       {"config", [&] {  // the template line of the generated source
+                          const std::string& src = kernel->build().kernels[0].source;
+                          const auto a = src.find('\n') + 1;
+                          return src.substr(a, src.find('\n', a) - a);
+                        }()},
                        {"jitfuse", timing_json(jf, flops)},
                        {"cublaslt_gemm_bias", timing_json(cb, flops)}});
   }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU machine's one call: GPU tests, compute-sanitizer, checked CLI runs, benchmarks.
-# Run from the repository root there:  scripts/device_run.sh BIN_DIR OUT_DIR [full|nocompile|quick]
-# (full also times torch.compile; quick shortens the benchmark).
+# Run from the repository root there:  scripts/device_run.sh BIN_DIR OUT_DIR [full|nocompile|quick|lean]
+# (full also times torch.compile; quick shortens the benchmark; lean skips the PyTorch baseline).
 # BIN_DIR holds jitfuse, jitfuse_gpu_tests, jitfuse_bench (built here by scripts/pack_device.sh)
 # and lib/ (libfmt.so.9, used only where the machine lacks it). Results go to OUT_DIR.
 set -uo pipefail
@@ -30,8 +30,9 @@ nproc
 
 step "GPU tests"
 # One test case at a time, each with its own time limit, so that a hang costs one case.
-for tc in 'gpu: the example*' 'gpu: odd*' 'gpu: fixed*' 'gpu: every op*' 'gpu: fused*' \
-          'gpu: a DAG*' 'gpu: a launch*' 'gpu: bad*'; do
+# JITFUSE_GPU_TEST_CASES (patterns separated by ';') replaces the list.
+IFS=';' read -r -a cases <<<"${JITFUSE_GPU_TEST_CASES:-gpu: the wgmma*;gpu: the example*;gpu: odd*;gpu: fixed*;gpu: every op*;gpu: broadcast*;gpu: fused*;gpu: a DAG*;gpu: a launch*;gpu: bad*;gpu: elementwise vector*;gpu: launch_one*}"
+for tc in "${cases[@]}"; do
   echo "--- $tc"
   timeout 150 "$bin/jitfuse_gpu_tests" -tc="$tc" >/tmp/tc.log 2>&1
   echo "exit: $?"
@@ -61,27 +62,37 @@ PY
 limited 90 "$jf" run /tmp/small_f32.json --dims M=128 --random 1 --check --bench
 limited 90 "$jf" run /tmp/small_bf16.json --dims M=128 --random 1 --check --bench
 
+step "jitfuse explain --bench: measured beside the roofline (fused, then one kernel per node)"
+limited 90 "$jf" explain "$graph" --dims M=2048 --bench
+limited 90 "$jf" explain "$graph" --dims M=2048 --bench --no-fuse --format md
+timeout 90 "$jf" explain "$graph" --dims M=2048 --bench --format json --bench-runs 20 >"$out/explain-bench.json"
+echo "exit: $?"
+python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print("explain json:", j["measured"]["gpu"], [round(k["measured_median_us"], 1) for k in j["kernels"]])' "$out/explain-bench.json"
+
+step "benchmark: elementwise bandwidth vs cuMemcpyDtoD (256 MB tensors)"
+limited 120 "$bin/jitfuse_bench_elementwise" --out "$out/bench-elementwise.json"
+
 step "ptxas resources and SASS instruction mix"
 for f in "$graph" /tmp/example_bf16.json; do
   "$jf" compile "$f" --dims M=2048 --emit cubin -o /tmp/cubins >/dev/null
 done
 for c in /tmp/cubins/*.cubin; do
   echo "$c: $(cuobjdump --dump-resource-usage "$c" 2>/dev/null | grep -o 'REG:[0-9]*.*' | head -1)"
-  cuobjdump --dump-sass "$c" | grep -oE '\b(HMMA|FFMA|LDSM|LDGSTS|LDS|LDG|STG|LDL|STL)[.A-Z0-9]*' | cut -d. -f1 | sort | uniq -c | tr '\n' ' '; echo
+  cuobjdump --dump-sass "$c" | grep -oE '\b(HGMMA|HMMA|FFMA|LDSM|LDGSTS|UTMALDG|LDS|LDG|STG|LDL|STL)[.A-Z0-9]*' | cut -d. -f1 | sort | uniq -c | tr '\n' ' '; echo
 done
 
 step "benchmark: jitfuse vs cuBLASLt"
 have 60 && if [ "$mode" = quick ]; then limited 120 "$bin/jitfuse_bench" --quick --out "$out/bench.json"; else limited 150 "$bin/jitfuse_bench" --out "$out/bench.json"; fi
 step "benchmark: PyTorch"
-have 200 && if [ "$mode" = full ]; then PYTHONUNBUFFERED=1 timeout 400 python3 bench/torch_baseline.py --out "$out/torch.json" --compile
+[ "$mode" != lean ] && have 200 && if [ "$mode" = full ]; then PYTHONUNBUFFERED=1 timeout 400 python3 bench/torch_baseline.py --out "$out/torch.json" --compile
 else PYTHONUNBUFFERED=1 timeout 200 python3 bench/torch_baseline.py --out "$out/torch.json"; fi
 have 120 && { step "compute-sanitizer memcheck (small shapes)"
 JITFUSE_GPU_TESTS_SMALL=1 timeout $((budget - (SECONDS - start) - 60)) compute-sanitizer --tool memcheck --error-exitcode 9 \
-  "$bin/jitfuse_gpu_tests" -tc='gpu: odd*,gpu: every op*,gpu: a DAG*' 2>&1 | tail -15
+  "$bin/jitfuse_gpu_tests" -tc='gpu: the wgmma*,gpu: odd*,gpu: every op*,gpu: a DAG*,gpu: elementwise vector*' 2>&1 | tail -15
 echo "memcheck exit: ${PIPESTATUS[0]}"; }
 have 90 && { step "compute-sanitizer racecheck (small shapes)"
 JITFUSE_GPU_TESTS_SMALL=1 timeout $((budget - (SECONDS - start) - 5)) compute-sanitizer --tool racecheck --error-exitcode 9 \
-  "$bin/jitfuse_gpu_tests" -tc='gpu: odd*' 2>&1 | tail -15
+  "$bin/jitfuse_gpu_tests" -tc='gpu: the wgmma*,gpu: odd*' 2>&1 | tail -15
 echo "racecheck exit: ${PIPESTATUS[0]}"; }
 
 step "done"

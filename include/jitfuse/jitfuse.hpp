@@ -43,6 +43,12 @@ struct CompileOptions {
   std::map<std::string, std::int64_t> dims;   // symbolic dims to bake in as constants
   bool fusion = true;                         // false: one kernel per node (for bisecting)
   bool want_ptx = false;                      // also keep the PTX (the CLI's --emit ptx)
+  // The GEMM config: "" or "auto" (a `jitfuse tune` record for this graph, dims, arch and math
+  // if the disk cache has one, else the heuristic), "wgmma" (sm_90a Hopper path; "wgmma,cluster=2"
+  // makes CTA pairs share B by multicast, "wgmma,cluster=1" not), "mma" (mma.sync, sm_80+) or
+  // "simt" (FFMA). A template the problem cannot use (wgmma needs sm_90a, B as [N,K] and
+  // 16-byte-aligned rows) falls back to the heuristic, and explain says why.
+  std::string gemm;
 };
 
 // A device buffer, as the caller hands it to Kernel::launch.
@@ -72,6 +78,7 @@ struct Build {
   std::string graph_name;
   std::string arch;                      // as compiled, e.g. "sm_90a"
   std::string explain;                   // the fusion plan as text
+  std::string tuned_gemm;                // the GEMM choice a `jitfuse tune` record supplied, or empty
   std::vector<KernelArtifact> kernels;   // in launch order
 };
 
@@ -105,6 +112,9 @@ class Kernel {
   // alignment and overlap, and enqueues the kernels on `stream` (capturable into a CUDA graph
   // when the plan needs no workspace). Returns without waiting for the GPU.
   Status launch(const TensorMap& tensors, Stream stream = nullptr) const;
+  // Launches only kernel `index` of the plan (build().kernels[index]), with the same checks, to
+  // time it alone. A later kernel reads the scratch results of earlier ones: launch() first.
+  Status launch_one(std::size_t index, const TensorMap& tensors, Stream stream = nullptr) const;
   // The build this kernel was loaded from.
   const Build& build() const;
   // Device bytes of scratch a launch with these tensors needs (0 when fully fused).
@@ -114,6 +124,8 @@ class Kernel {
   explicit Kernel(std::shared_ptr<const Impl> impl);
 
  private:
+  // launch() (only < 0) and launch_one(only).
+  Status launch_kernels(const TensorMap& tensors, Stream stream, int only) const;
   std::shared_ptr<const Impl> impl_;
 };
 
@@ -141,10 +153,23 @@ class Engine {
   std::unique_ptr<Impl> impl_;
 };
 
+// Per-launch kernel times measured on a GPU (CUDA events, after warm-up), for explain's report.
+struct MeasuredTimes {
+  std::string gpu;                       // the GPU they were measured on
+  int runs = 0;                          // timed samples behind each figure
+  std::vector<double> kernel_median_us;  // per kernel of the plan, in launch order
+  std::vector<double> kernel_min_us;
+  double total_median_us = 0;            // whole launches: every kernel, back to back
+  double total_min_us = 0;
+};
+
 // The plan for `graph` as a human-readable report (no compile): kernels, fused ops and why,
 // FLOPs, bytes and roofline times. `format` is "text", "md" (a reviewer's document) or "json".
+// With `measured` (jitfuse explain --bench), each kernel's measured time stands beside its
+// roofline estimate, with the ceilings of the GPU it ran on.
 Expected<std::string> explain(const Graph& graph, const CompileOptions& options,
-                              std::string_view format = "text");
+                              std::string_view format = "text",
+                              const MeasuredTimes* measured = nullptr);
 
 // The GPU architectures NVRTC can target, e.g. {"sm_75", ..., "sm_90", "sm_90a", ...}.
 Expected<std::vector<std::string>> supported_archs();

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <cstdlib>
+#include <string_view>
 
 namespace jitfuse {
 namespace {
@@ -59,6 +61,46 @@ constexpr std::array<MmaTile, 2> kTf32 = {{
 constexpr MmaTile kTf32x3 = {64, 64, 32, 32, 32, 3, "64x64 tiles: three products per step need the registers"};
 constexpr MmaTile kUnaligned = {128, 128, 32, 64, 32, 4, "rows are not 16-byte aligned: element-wise loads"};
 
+// Must equal the static_assert in templates/gemm_wgmma.cu: STAGES of A [BM][BK] and B [BN][BK]
+// with 128-byte rows (twice for tf32x3: big and small halves), plus barriers and the 1024-byte
+// alignment the swizzle needs.
+int wgmma_smem(const GemmConfig& c, int elem, bool split) {
+  return c.stages * (c.bm + c.bn) * c.bk * elem * (split ? 2 : 1) + 2048;
+}
+
+// The Hopper kernel: 128x256 tiles, two consumer warpgroups of 64x256 each (128 f32
+// accumulators a thread), 4 stages of 48 KB; CTA pairs along M share B by TMA multicast (bf16
+// +2%, tf32 +7% on the H100; tf32x3 -1%, so not there). JITFUSE_WGMMA_CLUSTER=1 or 2 overrides
+// that (an experiment knob; it changes the source, so the cache key too), and a GemmChoice's
+// cluster (CompileOptions::gemm "wgmma,cluster=N", or a `jitfuse tune` record) overrides both.
+// tf32x3 takes 128x128 tiles in 3 stages: the tile sums need a second and third set of
+// accumulators, and each stage holds the small halves too.
+GemmConfig wgmma_config(int elem, MathMode math, const GemmShape& shape, int cluster) {
+  GemmConfig c;
+  const bool split = elem == 4 && math == MathMode::tf32x3;
+  c.tmpl = GemmTemplate::wgmma;
+  c.bm = 128; c.bn = split ? 128 : 256; c.bk = 128 / elem; c.stages = split ? 3 : 4; c.consumers = 2;
+  // JITFUSE_WGMMA_BK=64B: half-depth k-tiles with 64-byte swizzle, twice the stages (an
+  // experiment knob, like JITFUSE_WGMMA_CLUSTER).
+  if (const char* bk = std::getenv("JITFUSE_WGMMA_BK"); bk && std::string_view(bk) == "64B") {
+    c.bk = 64 / elem;
+    c.stages *= 2;
+  }
+  c.threads = 128 * (c.consumers + 1);
+  c.smem_bytes = wgmma_smem(c, elem, split);
+  const char* env = std::getenv("JITFUSE_WGMMA_CLUSTER");
+  const bool one_row = shape.m && *shape.m <= c.bm;
+  const bool want = cluster ? cluster == 2
+                    : env && std::string_view(env) == "2" ? true
+                    : env && std::string_view(env) == "1" ? false
+                                                          : !split;
+  c.cluster_m = want && !one_row ? 2 : 1;
+  c.note = fmt::format("wgmma + TMA, 2 consumer warpgroups of 64x{} and a producer{}{}", c.bn,
+                       split ? " (3 warps of it split f32 into big + small tf32)" : "",
+                       c.cluster_m > 1 ? ", CTA pairs sharing B by multicast" : "");
+  return c;
+}
+
 GemmConfig from_tile(const MmaTile& t, int elem, bool kn) {
   GemmConfig c;
   c.tmpl = GemmTemplate::mma;
@@ -103,31 +145,99 @@ std::string GemmConfig::describe() const {
     return fmt::format("gemm_simt.cu {}x{}x{} tiles, {}x{} per thread, {} threads, {} B smem", bm,
                        bn, bk, tm, tn, threads, smem_bytes);
   }
+  if (tmpl == GemmTemplate::wgmma) {
+    return fmt::format("gemm_wgmma.cu ({}) {}x{}x{} tiles, {} consumer warpgroups, {} stages, {} "
+                       "threads, {} B smem, clusters of {}", mma_macro, bm, bn, bk, consumers,
+                       stages, threads, smem_bytes, cluster_m);
+  }
   return fmt::format("gemm_mma.cu ({}) {}x{}x{} tiles, {}x{} per warp, {} stages, {} threads, "
                      "{} B smem", mma_macro, bm, bn, bk, wm, wn, stages, threads, smem_bytes);
 }
 
 std::string GemmConfig::template_file() const {
-  return tmpl == GemmTemplate::simt ? "gemm_simt.cu" : "gemm_mma.cu";
+  switch (tmpl) {
+    case GemmTemplate::simt: return "gemm_simt.cu";
+    case GemmTemplate::mma: return "gemm_mma.cu";
+    case GemmTemplate::wgmma: return "gemm_wgmma.cu";
+  }
+  return "gemm_mma.cu";
 }
 
 GemmConfig choose_gemm_config(DType dtype, MathMode math, bool kn, bool aligned, const Arch& arch,
-                              const GemmShape& shape) {
-  if (dtype == DType::f32 && math == MathMode::ieee) return simt_config(shape);
-  if (arch.sm < 80) {
-    GemmConfig c = simt_config(shape);
-    c.note = fmt::format("{} has no bf16/tf32 mma.sync: f32 FFMA on the SIMT path", arch.name());
+                              const GemmShape& shape, const GemmChoice& choice) {
+  const std::optional<GemmTemplate> prefer = choice.tmpl;
+  // Why the Hopper template cannot take this problem, or empty when it can.
+  std::string no_wgmma;
+  if (arch.sm != 90 || !arch.specific) no_wgmma = fmt::format("wgmma needs sm_90a, not {}", arch.name());
+  else if (kn) no_wgmma = "wgmma (TMA) here needs B as [N,K]";
+  else if (!aligned) no_wgmma = "TMA needs 16-byte-aligned rows of A and B";
+  else if (dtype == DType::f32 && math == MathMode::ieee) no_wgmma = "f32 math ieee runs on FFMA";
+  const bool tensor_cores = arch.sm >= 80 && !(dtype == DType::f32 && math == MathMode::ieee);
+
+  GemmConfig c;
+  std::string why_not;  // a preference that could not be honoured
+  if (prefer == GemmTemplate::simt) return simt_config(shape);
+  if (prefer == GemmTemplate::wgmma && !no_wgmma.empty()) why_not = no_wgmma;
+  if (prefer == GemmTemplate::mma && !tensor_cores) {
+    why_not = arch.sm < 80 ? fmt::format("{} has no mma.sync for these types", arch.name())
+                           : "f32 math ieee runs on FFMA (choose --math tf32 or tf32x3)";
+  }
+
+  if (!tensor_cores) {
+    c = simt_config(shape);
+    if (arch.sm < 80) c.note = fmt::format("{} has no bf16/tf32 mma.sync: f32 FFMA on the SIMT path", arch.name());
+  } else {
+    const int elem = int(dtype_size(dtype));
+    const bool wgmma = no_wgmma.empty() && prefer != GemmTemplate::mma &&
+                       (prefer == GemmTemplate::wgmma || tiles(shape, 128, 256) >= kFillGrid ||
+                        (math == MathMode::tf32x3 && tiles(shape, 128, 128) >= kFillGrid));
+    if (wgmma) c = wgmma_config(elem, math, shape, choice.cluster_m);
+    else if (!aligned) c = from_tile(kUnaligned, elem, kn);
+    else if (dtype != DType::f32) c = pick(k16bit, elem, kn, arch, shape);
+    else if (math == MathMode::tf32) c = pick(kTf32, elem, kn, arch, shape);
+    else c = from_tile(kTf32x3, elem, kn);
+    if (dtype == DType::f16) c.mma_macro = "JF_MMA_F16";
+    else if (dtype == DType::bf16) c.mma_macro = "JF_MMA_BF16";
+    else c.mma_macro = math == MathMode::tf32 ? "JF_MMA_TF32" : "JF_MMA_TF32X3";
+  }
+  if (!why_not.empty()) {
+    c.note = fmt::format("{} was asked for but not possible: {}{}",
+                         prefer == GemmTemplate::wgmma ? "wgmma" : "mma", why_not,
+                         c.note.empty() ? "" : "; " + c.note);
+  }
+  return c;
+}
+
+std::string GemmChoice::text() const {
+  if (!tmpl) return "auto";
+  std::string out = *tmpl == GemmTemplate::simt ? "simt" : *tmpl == GemmTemplate::mma ? "mma" : "wgmma";
+  if (cluster_m) out += fmt::format(",cluster={}", cluster_m);
+  return out;
+}
+
+Expected<GemmChoice> parse_gemm_choice(std::string_view text) {
+  auto bad = [&](std::string why) {
+    return make_error(ErrorCode::bad_option,
+                      fmt::format("gemm choice \"{}\": {}; expected auto, wgmma, mma or simt, "
+                                  "optionally wgmma,cluster=1 or wgmma,cluster=2", text, why));
+  };
+  GemmChoice c;
+  const std::size_t comma = text.find(',');
+  const std::string_view name = text.substr(0, comma);
+  if (name.empty() || name == "auto") {
+    if (comma != std::string_view::npos) return bad("auto takes no settings");
     return c;
   }
-  const int elem = int(dtype_size(dtype));
-  GemmConfig c;
-  if (!aligned) c = from_tile(kUnaligned, elem, kn);
-  else if (dtype != DType::f32) c = pick(k16bit, elem, kn, arch, shape);
-  else if (math == MathMode::tf32) c = pick(kTf32, elem, kn, arch, shape);
-  else c = from_tile(kTf32x3, elem, kn);
-  if (dtype == DType::f16) c.mma_macro = "JF_MMA_F16";
-  else if (dtype == DType::bf16) c.mma_macro = "JF_MMA_BF16";
-  else c.mma_macro = math == MathMode::tf32 ? "JF_MMA_TF32" : "JF_MMA_TF32X3";
+  if (name == "simt") c.tmpl = GemmTemplate::simt;
+  else if (name == "mma") c.tmpl = GemmTemplate::mma;
+  else if (name == "wgmma") c.tmpl = GemmTemplate::wgmma;
+  else return bad(fmt::format("unknown template \"{}\"", name));
+  if (comma == std::string_view::npos) return c;
+  const std::string_view setting = text.substr(comma + 1);
+  if (c.tmpl != GemmTemplate::wgmma) return bad("only wgmma takes settings");
+  if (setting == "cluster=1") c.cluster_m = 1;
+  else if (setting == "cluster=2") c.cluster_m = 2;
+  else return bad(fmt::format("unknown setting \"{}\"", setting));
   return c;
 }
 

@@ -11,17 +11,19 @@
 
 namespace jitfuse {
 
-enum class GemmTemplate { simt, mma };
+enum class GemmTemplate { simt, mma, wgmma };
 
 // One instance of a GEMM template.
 struct GemmConfig {
   GemmTemplate tmpl = GemmTemplate::simt;
   int bm = 0, bn = 0, bk = 0;        // block tile
-  int wm = 0, wn = 0, stages = 0;    // mma: warp tile and pipeline depth
+  int wm = 0, wn = 0, stages = 0;    // mma: warp tile; mma and wgmma: pipeline depth
+  int consumers = 0;                 // wgmma: consumer warpgroups (one producer besides)
+  int cluster_m = 1;                 // wgmma: CTAs per cluster along M, sharing B by multicast
   int tm = 0, tn = 0;                // simt: thread tile
   int threads = 0;
   int smem_bytes = 0;                // dynamic shared memory per block
-  std::string mma_macro;             // mma: "JF_MMA_BF16", ...; empty for simt
+  std::string mma_macro;             // mma, wgmma: "JF_MMA_BF16", ...; empty for simt
   std::string note;                  // why this one, for explain
 
   // "gemm_mma.cu 128x128x32, 4 stages, 256 threads, 80 KB smem".
@@ -30,16 +32,33 @@ struct GemmConfig {
   std::string template_file() const;
 };
 
+// What the caller (or a `jitfuse tune` record) asks of the GEMM config: a template, and for wgmma
+// whether CTA pairs share B. Unset fields leave the choice to the heuristic.
+struct GemmChoice {
+  std::optional<GemmTemplate> tmpl;
+  int cluster_m = 0;  // wgmma: 1 or 2; 0 = the heuristic's
+
+  // "auto", "wgmma", "wgmma,cluster=2", "mma", "simt": what parse_gemm_choice reads.
+  std::string text() const;
+};
+
+// Parses CompileOptions::gemm: "" or "auto", or TEMPLATE[,cluster=1|2] with TEMPLATE one of
+// wgmma, mma, simt (cluster only with wgmma). A bad_option error names what is wrong.
+Expected<GemmChoice> parse_gemm_choice(std::string_view text);
+
 // The problem a config is chosen for; unknown dims are nullopt.
 struct GemmShape {
   std::optional<std::int64_t> m, n, k;
 };
 
-// Picks the template and tiles. f32 ieee -> SIMT FFMA; f16/bf16 and f32 tf32/tf32x3 -> mma.sync
-// on sm_80+, SIMT below (tf32 modes then fall back to ieee, which is more accurate).
+// Picks the template and tiles. f32 ieee -> SIMT FFMA; f16/bf16 and f32 tf32 -> wgmma with TMA on
+// sm_90a when B is [N,K], rows are 16-byte aligned and the problem fills the GPU; otherwise (and
+// for tf32x3) mma.sync on sm_80+, SIMT below (tf32 modes then fall back to ieee, which is more
+// accurate).
 // `kn`: B is [K,N] (it changes the shared-memory layout); `aligned`: A's and B's rows allow
 // 16-byte loads. Tiles must fit the arch's shared memory; the largest that fills the GPU wins.
+// `choice` overrides the heuristic where the problem allows that template.
 GemmConfig choose_gemm_config(DType dtype, MathMode math, bool kn, bool aligned, const Arch& arch,
-                              const GemmShape& shape);
+                              const GemmShape& shape, const GemmChoice& choice = {});
 
 }  // namespace jitfuse

@@ -53,6 +53,14 @@ struct Builder {
                           note);
     out.params.push_back(Param{std::move(field), Param::Kind::pointer, value, writes, align, {}});
   }
+  void tensor_map(std::string field, int value, int box_rows, int box_cols, std::string note) {
+    if (!taken.insert(field).second) return;
+    fields += fmt::format("  jf_tensor_map {};  // {}\n", field, note);
+    Param param{std::move(field), Param::Kind::tensor_map, value, false, 16, {}};
+    param.box_rows = box_rows;
+    param.box_cols = box_cols;
+    out.params.push_back(std::move(param));
+  }
   void scalar(Param::Kind kind, std::string field, std::string dim) {
     if (!taken.insert(field).second) return;
     fields += fmt::format("  {} {};\n", kind == Param::Kind::i32 ? "int" : "long long", field);
@@ -126,7 +134,12 @@ struct Builder {
     }
   }
   void store_if_needed(int value) {
-    if (std::find(k.stores.begin(), k.stores.end(), value) == k.stores.end()) return;
+    const auto slot = std::find(k.stores.begin(), k.stores.end(), value);
+    if (slot == k.stores.end()) return;
+    if (!gemm_kernel) {  // the elementwise template stores out[] (as vectors where it can)
+      body += fmt::format("  out[{}] = {};\n", slot - k.stores.begin(), var(g.values[value]));
+      return;
+    }
     body += fmt::format("  jf_st(p.out_{}, {}, {});\n", g.values[value].name, full_index(),
                         var(g.values[value]));
   }
@@ -161,7 +174,7 @@ void emit_gemm(Builder& b, const EmitOptions& options) {
   const bool vec_a = vector_rows(K, g.dtype);
   const bool vec_b = vector_rows(kn ? N : K, g.dtype);
   const GemmConfig c = choose_gemm_config(g.dtype, options.math, kn, vec_a && vec_b, options.arch,
-                                          {known(M), known(N), known(K)});
+                                          {known(M), known(N), known(K)}, options.gemm);
 
   b.defines += fmt::format("typedef {} jf_elem_t;\n", elem_type(g.dtype));
   if (!c.mma_macro.empty()) b.defines += fmt::format("#define {} 1\n", c.mma_macro);
@@ -171,6 +184,9 @@ void emit_gemm(Builder& b, const EmitOptions& options) {
   if (c.tmpl == GemmTemplate::mma) {
     b.defines += fmt::format("#define JF_WM {}\n#define JF_WN {}\n#define JF_STAGES {}\n", c.wm,
                              c.wn, c.stages);
+  } else if (c.tmpl == GemmTemplate::wgmma) {
+    b.defines += fmt::format("#define JF_CONSUMERS {}\n#define JF_STAGES {}\n#define JF_CLUSTER_M {}\n",
+                             c.consumers, c.stages, c.cluster_m);
   } else {
     b.defines += fmt::format("#define JF_TM {}\n#define JF_TN {}\n", c.tm, c.tn);
   }
@@ -178,6 +194,12 @@ void emit_gemm(Builder& b, const EmitOptions& options) {
                            c.smem_bytes);
   b.defines += dim_macro("JF_M", M, "M") + dim_macro("JF_N", N, "N") + dim_macro("JF_K", K, "K");
 
+  if (c.tmpl == GemmTemplate::wgmma) {  // first: the struct's 64-byte-aligned members
+    b.tensor_map("tma_a", gemm.inputs[0], c.bm, c.bk,
+                 fmt::format("A = {}, box {}x{}", a.name, c.bm, c.bk));
+    b.tensor_map("tma_b", gemm.inputs[1], c.bn / c.cluster_m, c.bk,
+                 fmt::format("B = {}, box {}x{}", bv.name, c.bn / c.cluster_m, c.bk));
+  }
   b.pointer("a", gemm.inputs[0], false, vec_a ? 16 : 0,
             fmt::format("A = {} {}", a.name, to_string(a.shape)));
   b.pointer("b", gemm.inputs[1], false, vec_b ? 16 : 0,
@@ -200,8 +222,39 @@ void emit_gemm(Builder& b, const EmitOptions& options) {
   b.ops();
 
   b.out.config = c.describe() + (c.note.empty() ? "" : "; " + c.note);
-  b.out.launch = LaunchConfig{KernelKind::gemm, c.threads, c.smem_bytes, c.bm, c.bn, 0};
+  b.out.launch = LaunchConfig{.kind = KernelKind::gemm, .threads = c.threads, .smem_bytes = c.smem_bytes,
+                              .tile_m = c.bm, .tile_n = c.bn, .cluster_m = c.cluster_m};
+  if (c.tmpl == GemmTemplate::wgmma) b.out.includes.push_back("jitfuse/kernels/hopper.cuh");
   b.out.includes.push_back("jitfuse/templates/" + c.template_file());
+}
+
+// The elementwise kernel's reads: a full-shape input comes from the template's in[] (which
+// loads it, as 16-byte vectors where the pointers allow), a broadcast one is read here at its
+// own index. Returns the full-shape inputs' names, in in[] order.
+std::vector<std::string> elementwise_loads(Builder& b) {
+  const Shape& space = b.g.values[b.k.space].shape;
+  std::vector<std::string> full;
+  for (int v : b.k.loads) {
+    const Value& val = b.g.values[v];
+    b.pointer("in_" + val.name, v, false, 0, fmt::format("{} {}", val.name, to_string(val.shape)));
+    if (val.shape == space) {
+      b.body += fmt::format("  const float {} = in[{}];\n", var(val), full.size());
+      full.push_back(val.name);
+    } else {
+      b.body += fmt::format("  const float {} = jf_ld(p.in_{}, {});\n", var(val), val.name,
+                            b.broadcast_index(val.shape, space));
+    }
+  }
+  return full;
+}
+
+// "#define JF_LOAD_PTRS(p) (p).in_x, (p).in_y": the members `prefix` + `names`, as a list macro.
+std::string list_macro(const char* macro, const std::vector<std::string>& names, const char* prefix) {
+  std::string out = fmt::format("#define {}(p)", macro);
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    out += fmt::format("{} (p).{}{}", i ? "," : "", prefix, names[i]);
+  }
+  return out + "\n";
 }
 
 void emit_elementwise(Builder& b) {
@@ -209,16 +262,37 @@ void emit_elementwise(Builder& b) {
   const Shape& shape = g.values[b.k.space].shape;
   const std::int64_t numel = static_numel(shape);
   constexpr int kThreads = 256;
-  b.defines += fmt::format("#define JF_THREADS {}\n", kThreads);
-  b.defines += numel < 0 ? "#define JF_NUMEL(p) ((p).numel)\n"
-                         : fmt::format("#define JF_NUMEL(p) {}LL\n", numel);
-  b.loads();
+  // Resident per SM on every arch (sm_75 runs 1024 threads an SM): up to 64 registers a thread.
+  constexpr int kMinBlocks = 4;
+  const int vec = 16 / int(dtype_size(g.dtype));
+  // 4 vectors a thread per pass: 64 bytes in flight per full-shape input, enough at 1024 threads
+  // an SM to cover the latency of HBM.
+  constexpr int unroll = 4;
+  const std::vector<std::string> loads = elementwise_loads(b);
   b.store_params();
+  std::vector<std::string> stores;
+  for (int v : b.k.stores) stores.push_back(g.values[v].name);
   b.scalar(Param::Kind::i64, "numel", "numel");
   b.ops();
-  b.out.config = fmt::format("elementwise.cu, {} threads, grid-stride over {} elements", kThreads,
-                             numel < 0 ? to_string(shape) : std::to_string(numel));
-  b.out.launch = LaunchConfig{KernelKind::elementwise, kThreads, 0, 0, 0, 4};
+
+  b.defines += fmt::format("typedef {} jf_elem_t;\n", elem_type(g.dtype));
+  b.defines += fmt::format("#define JF_THREADS {}\n#define JF_MIN_BLOCKS {}\n", kThreads, kMinBlocks);
+  b.defines += numel < 0 ? "#define JF_NUMEL(p) ((p).numel)\n"
+                         : fmt::format("#define JF_NUMEL(p) {}LL\n", numel);
+  b.defines += fmt::format("#define JF_VEC {}\n#define JF_UNROLL {}\n", vec, unroll);
+  b.defines += fmt::format("#define JF_LOADS {}\n", loads.size());
+  b.defines += list_macro("JF_LOAD_PTRS", loads, "in_");
+  b.defines += fmt::format("#define JF_STORES {}\n", stores.size());
+  b.defines += list_macro("JF_STORE_PTRS", stores, "out_");
+  std::vector<std::string> vectorized = loads;
+  vectorized.insert(vectorized.end(), stores.begin(), stores.end());
+  b.out.config = fmt::format(
+      "elementwise.cu, {} threads, {} vectors of {} {} (16 bytes) a thread per pass for {} (element "
+      "by element when one is not 16-byte aligned); {} elements",
+      kThreads, unroll, vec, to_string(g.dtype), join(vectorized, ", "),
+      numel < 0 ? to_string(shape) : std::to_string(numel));
+  b.out.launch = LaunchConfig{.kind = KernelKind::elementwise, .threads = kThreads,
+                              .items_per_thread = vec * unroll, .blocks_per_sm = kMinBlocks};
   b.out.includes.push_back("jitfuse/templates/elementwise.cu");
 }
 
@@ -265,8 +339,10 @@ Expected<KernelSource> emit_source(const TypedGraph& g, const Plan& plan, int ke
             "__device__ __forceinline__ void jf_epilogue(const jf_params& p, int row, int col, "
             "float acc) {\n";
   } else {
-    code += "// The fused elementwise body: once per element.\n"
-            "__device__ __forceinline__ void jf_elementwise(const jf_params& p, long long i) {\n";
+    code += "// The fused elementwise body, once per element i: full-shape inputs arrive in in[] and results\n"
+            "// leave in out[] (the template moves them, as 16-byte vectors where it can).\n"
+            "__device__ __forceinline__ void jf_elementwise(const jf_params& p, long long i, "
+            "const float* in, float* out) {\n";
   }
   code += b.body + "}\n\n" + fmt::format("#include \"{}\"\n", includes.back());
   b.out.code = std::move(code);

@@ -14,13 +14,16 @@ namespace jitfuse {
 
 // One field of the kernel's parameter struct, and what the host binds to it.
 struct Param {
-  enum class Kind { pointer, i32, i64 };
+  enum class Kind { pointer, i32, i64, tensor_map };
   std::string field;  // member name in jf_params
   Kind kind = Kind::pointer;
   int value = -1;     // pointer: the value id whose buffer it is
   bool writes = false;
   int align = 0;      // pointer: alignment in bytes the kernel relies on (16 for vector loads)
   std::string dim;    // i32/i64: "M", "N", "K" (gemm), "numel" (elementwise) or "sym:<symbol>"
+  // tensor_map: a TMA descriptor (CUtensorMap) of the 2-D row-major tensor `value`, with a box of
+  // box_rows x box_cols elements, swizzled by its row bytes (128 or 64), zero-filled outside.
+  int box_rows = 0, box_cols = 0;
 };
 
 // How the host launches a kernel.
@@ -30,6 +33,8 @@ struct LaunchConfig {
   int smem_bytes = 0;       // dynamic shared memory
   int tile_m = 0, tile_n = 0;   // gemm: grid = ceil(M/tile_m) * ceil(N/tile_n)
   int items_per_thread = 0;     // elementwise: elements each thread handles per grid pass
+  int cluster_m = 1;            // gemm: CTAs per cluster along M (tiles_m is rounded up to it)
+  int blocks_per_sm = 0;        // elementwise: grid = min(blocks needed, SMs * this), one resident wave
 };
 
 // A generated kernel.
@@ -46,6 +51,7 @@ struct KernelSource {
 struct EmitOptions {
   Arch arch;
   MathMode math = MathMode::ieee;
+  GemmChoice gemm;  // overrides the GEMM config heuristic where possible
 };
 
 // Generates kernel `kernel` of `plan`.

@@ -20,7 +20,7 @@ namespace jitfuse::cu {
   X(cuStreamDestroy) X(cuStreamSynchronize) X(cuStreamIsCapturing) X(cuEventCreate)         \
   X(cuEventDestroy) X(cuEventRecord) X(cuEventSynchronize) X(cuEventElapsedTime)            \
   X(cuStreamBeginCapture) X(cuStreamEndCapture) X(cuGraphInstantiate) X(cuGraphLaunch)      \
-  X(cuGraphExecDestroy) X(cuGraphDestroy) X(cuMemGetInfo)
+  X(cuGraphExecDestroy) X(cuGraphDestroy) X(cuMemGetInfo) X(cuTensorMapEncodeTiled)
 
 struct Api {
 #define JF_CU_MEMBER(name) decltype(&::name) name = nullptr;

@@ -1,6 +1,7 @@
 #include "cuda/timing.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace jitfuse::cu {
 namespace {
@@ -35,6 +36,7 @@ Timing summarize(std::vector<double> s) {
   std::sort(s.begin(), s.end());
   t.runs = int(s.size());
   t.min_us = s.front();
+  t.max_us = s.back();
   t.median_us = s.size() % 2 ? s[s.size() / 2] : 0.5 * (s[s.size() / 2 - 1] + s[s.size() / 2]);
   t.p90_us = s[std::min(s.size() - 1, std::size_t(0.9 * double(s.size())))];
   return t;
@@ -54,6 +56,20 @@ Expected<Timing> time_events(const std::function<Status()>& enqueue, CUstream st
     samples.push_back(us);
   }
   return summarize(std::move(samples));
+}
+
+Expected<Timing> time_per_call(const std::function<Status()>& enqueue, CUstream stream, int warmup,
+                               int reps, double batch_us, int* batch) {
+  JF_ASSIGN_OR_RETURN(const Timing probe, time_events(enqueue, stream, warmup, 3));
+  const int n = int(std::clamp(std::ceil(batch_us / std::max(probe.min_us, 1.0)), 1.0, 1000.0));
+  if (batch) *batch = n;
+  auto calls = [&]() -> Status {
+    for (int i = 0; i < n; ++i) JF_RETURN_IF_ERROR(enqueue());
+    return {};
+  };
+  JF_ASSIGN_OR_RETURN(Timing t, time_events(calls, stream, 0, reps));
+  for (double* f : {&t.median_us, &t.min_us, &t.p90_us, &t.max_us}) *f /= n;
+  return t;
 }
 
 Expected<Timing> time_graph(const std::function<Status()>& enqueue, CUstream stream,

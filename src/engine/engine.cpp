@@ -4,6 +4,7 @@
 // Each step is a function from one plain value to the next; Trace times and dumps them.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <ctime>
@@ -14,6 +15,7 @@
 #include "common/text.h"
 #include "engine/engine_impl.h"
 #include "engine/trace.h"
+#include "engine/tune.h"
 #include "nvrtc/nvrtc.h"
 #include "plan/explain.h"
 
@@ -188,18 +190,44 @@ Expected<Built> Engine::Impl::build(const Graph& graph, const CompileOptions& op
   trace.after("validate", [&] { return describe_graph(typed); });
   JF_ASSIGN_OR_RETURN(out.graph, specialize(std::move(typed), options.dims));
   trace.after("specialize", [&] { return describe_graph(out.graph); });
+  JF_ASSIGN_OR_RETURN(GemmChoice gemm, parse_gemm_choice(options.gemm));
   JF_ASSIGN_OR_RETURN(Arch arch, resolve_arch(options.arch, *this));
   JF_ASSIGN_OR_RETURN(NvrtcVersion nvrtc, nvrtc_version());
   trace.after("arch", [&] { return arch.name() + " with " + nvrtc.tag(); });
   out.plan = plan_fusion(out.graph, options.fusion && !fusion_disabled_by_env());
   trace.after("plan", [&] { return explain_text(out.graph, out.plan, {arch.name(), options.math}); });
 
+  // A `jitfuse tune` record for this exact problem, when the caller left the choice to us.
+  if (!gemm.tmpl && gemm.cluster_m == 0 && disk &&
+      std::any_of(out.plan.kernels.begin(), out.plan.kernels.end(),
+                  [](const KernelPlan& k) { return k.kind == KernelKind::gemm; })) {
+    std::vector<std::string> heuristic;
+    for (std::size_t i = 0; i < out.plan.kernels.size(); ++i) {
+      JF_ASSIGN_OR_RETURN(KernelSource s, emit_source(out.graph, out.plan, int(i), {arch, options.math, {}}));
+      heuristic.push_back(std::move(s.code));
+    }
+    const std::string key = tune_key(heuristic);
+    auto record = load_tune_record(disk->dir(), key);
+    if (!record.ok()) {
+      std::lock_guard lock(mu);
+      if (reported.insert(record.error().file).second) {
+        log::warn(record.error().to_string() + "; using the heuristic");
+      }
+    } else if (*record) {
+      auto choice = parse_gemm_choice((*record)->gemm);
+      if (choice.ok()) {
+        gemm = *choice;
+        out.build.tuned_gemm = (*record)->gemm;
+        trace.after("tune", [&] { return fmt::format("record {}: gemm {}", key, (*record)->gemm); });
+      }
+    }
+  }
   out.build.graph_name = out.graph.name;
   out.build.arch = arch.name();
   const std::vector<std::string> nvrtc_opts = nvrtc_options(arch);
   for (std::size_t i = 0; i < out.plan.kernels.size(); ++i) {
     JF_ASSIGN_OR_RETURN(KernelSource src,
-                        emit_source(out.graph, out.plan, int(i), {arch, options.math}));
+                        emit_source(out.graph, out.plan, int(i), {arch, options.math, gemm}));
     trace.after("emit", [&] { return src.code; });
     const CacheKey key = make_key(src, arch, nvrtc_opts, nvrtc);
     trace.after("key", [&] { return key.digest + " " + key.file_name; });
@@ -270,23 +298,32 @@ std::filesystem::path Engine::cache_dir() const {
 }
 
 Expected<std::string> explain(const Graph& graph, const CompileOptions& options,
-                              std::string_view format) {
+                              std::string_view format, const MeasuredTimes* measured) {
   if (format != "text" && format != "json" && format != "md") {
     return make_error(ErrorCode::bad_option,
                       fmt::format("explain format must be \"text\", \"md\" or \"json\", got \"{}\"", format));
   }
+  JF_ASSIGN_OR_RETURN(const GemmChoice gemm, parse_gemm_choice(options.gemm));
   JF_ASSIGN_OR_RETURN(TypedGraph typed, validate(graph));
   JF_ASSIGN_OR_RETURN(typed, specialize(std::move(typed), options.dims));
   const Plan plan = plan_fusion(typed, options.fusion && !fusion_disabled_by_env());
+  if (measured && (measured->kernel_median_us.size() != plan.kernels.size() ||
+                   measured->kernel_min_us.size() != plan.kernels.size())) {
+    return make_error(ErrorCode::bad_option,
+                      fmt::format("explain: {} measured kernel times for a plan of {} kernels",
+                                  measured->kernel_median_us.size(), plan.kernels.size()));
+  }
   ExplainContext ctx{"", options.math, nullptr};
+  ctx.measured = measured;
   std::vector<KernelSource> sources;
   // The template choice needs an arch; without one (and no GPU) explain the plan alone.
   Engine::Impl probe;
   if (auto arch = resolve_arch(options.arch, probe); arch.ok()) {
     ctx.arch = arch->name();
     if (probe.device) ctx.gpu = probe.device->name();
+    if (measured) ctx.gpu = measured->gpu;
     for (std::size_t i = 0; i < plan.kernels.size(); ++i) {
-      JF_ASSIGN_OR_RETURN(KernelSource s, emit_source(typed, plan, int(i), {*arch, options.math}));
+      JF_ASSIGN_OR_RETURN(KernelSource s, emit_source(typed, plan, int(i), {*arch, options.math, gemm}));
       sources.push_back(std::move(s));
     }
     ctx.sources = &sources;

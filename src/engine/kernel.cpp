@@ -31,18 +31,50 @@ std::pair<std::vector<std::size_t>, std::size_t> workspace_layout(const Built& k
 class ParamBlob {
  public:
   template <class T>
-  void add(T v) {
-    size_ = align_up(size_, alignof(T));
-    std::memcpy(bytes_.data() + size_, &v, sizeof v);
-    size_ += sizeof v;
+  bool add(const T& v) {
+    return add_bytes(&v, sizeof v, alignof(T));
+  }
+  bool add_bytes(const void* p, std::size_t n, std::size_t align) {
+    const std::size_t at = align_up(size_, align);
+    if (at + n > bytes_.size()) return false;
+    std::memcpy(bytes_.data() + at, p, n);
+    size_ = at + n;
+    return true;
   }
   void* data() { return bytes_.data(); }
-  bool fits(std::size_t fields) const { return fields * 8 <= bytes_.size(); }
 
  private:
-  alignas(8) std::array<unsigned char, 512> bytes_{};
+  // Kernel parameters may take 4 KB; the launch passes the struct as its one parameter.
+  alignas(64) std::array<unsigned char, 4096> bytes_{};
   std::size_t size_ = 0;
 };
+
+// The TMA descriptor of the row-major 2-D tensor at `ptr` (rows x cols), as the gemm_wgmma
+// template expects: a box of box_rows x box_cols elements, swizzled by the box's row bytes (128
+// or 64), zeros outside.
+Status encode_tensor_map(const cu::Api* cu, const Param& p, DType dtype, std::uintptr_t ptr,
+                         const std::vector<std::int64_t>& shape, CUtensorMap& map) {
+  const std::size_t elem = dtype_size(dtype);
+  const CUtensorMapDataType type = dtype == DType::f32   ? CU_TENSOR_MAP_DATA_TYPE_FLOAT32
+                                   : dtype == DType::f16 ? CU_TENSOR_MAP_DATA_TYPE_FLOAT16
+                                                         : CU_TENSOR_MAP_DATA_TYPE_BFLOAT16;
+  const cuuint64_t dims[2] = {cuuint64_t(shape[1]), cuuint64_t(shape[0])};
+  const cuuint64_t strides[1] = {cuuint64_t(shape[1]) * elem};
+  const cuuint32_t box[2] = {cuuint32_t(p.box_cols), cuuint32_t(p.box_rows)};
+  const cuuint32_t steps[2] = {1, 1};
+  const CUresult r = cu->cuTensorMapEncodeTiled(
+      &map, type, 2, reinterpret_cast<void*>(ptr), dims, strides, box, steps,
+      CU_TENSOR_MAP_INTERLEAVE_NONE,
+      p.box_cols * elem == 128 ? CU_TENSOR_MAP_SWIZZLE_128B : CU_TENSOR_MAP_SWIZZLE_64B,
+      CU_TENSOR_MAP_L2_PROMOTION_L2_256B, CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  if (r != CUDA_SUCCESS) {
+    Error e = cu::call_error("cuTensorMapEncodeTiled", r, __FILE__, __LINE__);
+    e.info["tensor"] = fmt::format("{}x{} at {:#x}, box {}x{}", shape[0], shape[1], ptr,
+                                   p.box_rows, p.box_cols);
+    return e;
+  }
+  return {};
+}
 
 Expected<std::int64_t> dim_value(const Built& k, const KernelPlan& plan, const Binding& b,
                                  const std::string& dim) {
@@ -71,6 +103,18 @@ Expected<std::size_t> Kernel::workspace_bytes(const TensorMap& tensors) const {
 }
 
 Status Kernel::launch(const TensorMap& tensors, Stream stream) const {
+  return launch_kernels(tensors, stream, -1);
+}
+
+Status Kernel::launch_one(std::size_t index, const TensorMap& tensors, Stream stream) const {
+  if (index >= impl_->built.sources.size()) {
+    return make_error(ErrorCode::bad_launch, fmt::format("launch_one: no kernel {}; the plan has {}",
+                                                         index, impl_->built.sources.size()));
+  }
+  return launch_kernels(tensors, stream, int(index));
+}
+
+Status Kernel::launch_kernels(const TensorMap& tensors, Stream stream, int only) const {
   const Built& k = impl_->built;
   JF_ASSIGN_OR_RETURN(Binding b, bind_tensors(k.graph, k.sources, tensors));
   JF_ASSIGN_OR_RETURN(const cu::Api* cu, cu::api());
@@ -96,14 +140,23 @@ Status Kernel::launch(const TensorMap& tensors, Stream stream) const {
   }
 
   for (std::size_t i = 0; i < k.sources.size(); ++i) {
+    if (only >= 0 && int(i) != only) continue;
     const KernelSource& src = k.sources[i];
     const KernelPlan& plan = k.plan.kernels[i];
     if (numel(b.shapes[plan.space]) == 0) continue;  // an empty output: nothing to do
     ParamBlob blob;
     std::int64_t m = 0, n = 0, count = 0;
+    bool fits = true;
     for (const Param& p : src.params) {
       if (p.kind == Param::Kind::pointer) {
-        blob.add<std::uint64_t>(b.ptrs[p.value]);
+        fits = fits && blob.add<std::uint64_t>(b.ptrs[p.value]);
+        continue;
+      }
+      if (p.kind == Param::Kind::tensor_map) {
+        CUtensorMap map{};
+        JF_RETURN_IF_ERROR(
+            encode_tensor_map(cu, p, k.graph.dtype, b.ptrs[p.value], b.shapes[p.value], map));
+        fits = fits && blob.add(map);
         continue;
       }
       JF_ASSIGN_OR_RETURN(std::int64_t v, dim_value(k, plan, b, p.dim));
@@ -113,17 +166,26 @@ Status Kernel::launch(const TensorMap& tensors, Stream stream) const {
       if (p.dim == "K" && v == 0) {
         return make_error(ErrorCode::bad_launch, "gemm with K = 0 is not supported");
       }
-      if (p.kind == Param::Kind::i32) blob.add<std::int32_t>(std::int32_t(v));
-      else blob.add<std::int64_t>(v);
+      if (p.kind == Param::Kind::i32) fits = fits && blob.add<std::int32_t>(std::int32_t(v));
+      else fits = fits && blob.add<std::int64_t>(v);
+    }
+    if (!fits) {
+      return make_error(ErrorCode::bad_launch,
+                        fmt::format("kernel {} has more parameters than the 4 KB a launch can pass",
+                                    src.name));
     }
     std::uint64_t grid = 0;
     if (src.launch.kind == KernelKind::gemm) {
-      grid = std::uint64_t((m + src.launch.tile_m - 1) / src.launch.tile_m) *
+      const std::int64_t cm = std::max(1, src.launch.cluster_m);
+      const std::int64_t tiles_m = (m + src.launch.tile_m - 1) / src.launch.tile_m;
+      grid = std::uint64_t((tiles_m + cm - 1) / cm * cm) *
              std::uint64_t((n + src.launch.tile_n - 1) / src.launch.tile_n);
     } else {
       const std::int64_t per_block = std::int64_t(src.launch.threads) * src.launch.items_per_thread;
-      grid = std::uint64_t(std::min<std::int64_t>((count + per_block - 1) / per_block,
-                                                  std::int64_t(impl_->device->sm_count()) * 32));
+      // One resident wave at most: every block then loops over an equal share, no tail wave.
+      grid = std::uint64_t(std::min<std::int64_t>(
+          (count + per_block - 1) / per_block,
+          std::int64_t(impl_->device->sm_count()) * src.launch.blocks_per_sm));
     }
     if (grid > 0x7fffffffULL) {
       return make_error(ErrorCode::bad_launch, fmt::format("kernel {} would need {} blocks", src.name, grid));

@@ -23,6 +23,17 @@ std::vector<int> reads(const TypedGraph& g, const KernelPlan& k) {
 
 }  // namespace
 
+std::optional<double> total_floor_us(const TypedGraph& g, const Plan& plan, const DevicePeaks& peaks,
+                                     MathMode math) {
+  double sum = 0;
+  for (const KernelPlan& k : plan.kernels) {
+    const auto r = roofline(g, k, peaks, math);
+    if (!r) return std::nullopt;
+    sum += r->floor_us();
+  }
+  return sum;
+}
+
 std::string op_call(const TypedGraph& g, const TypedNode& n) {
   std::vector<std::string> args;
   for (int in : n.inputs) {
@@ -62,10 +73,36 @@ KernelCost kernel_cost(const TypedGraph& g, const KernelPlan& k) {
   return c;
 }
 
+std::optional<Roofline> roofline(const TypedGraph& g, const KernelPlan& k, const DevicePeaks& peaks,
+                                 MathMode math) {
+  const KernelCost c = kernel_cost(g, k);
+  const auto flops = c.flops.evaluate(g.specialized);
+  const auto bytes = c.bytes.evaluate(g.specialized);
+  if (!flops || !bytes) return std::nullopt;
+  Roofline r;
+  r.rate_tflops = k.kind == KernelKind::gemm ? gemm_rate(peaks, g.dtype, math) : peaks.fp32_tflops;
+  r.compute_us = *flops / (r.rate_tflops * 1e12) * 1e6;
+  r.memory_us = *bytes / (peaks.mem_tbps * 1e12) * 1e6;
+  return r;
+}
+
+std::string measured_vs_roofline(double median_us, double min_us, std::optional<double> floor_us) {
+  std::string out = fmt::format("measured {:.1f} us, min {:.1f} us", median_us, min_us);
+  if (!floor_us) return out + " (no roofline: bind the dims)";
+  return out + fmt::format(" (roofline {:.1f} us, {:.0f}%)", *floor_us, *floor_us / median_us * 100);
+}
+
 std::string explain_text(const TypedGraph& g, const Plan& plan, const ExplainContext& ctx) {
   std::string out = fmt::format("graph '{}': dtype {}", g.name, to_string(g.dtype));
   if (g.dtype == DType::f32) out += fmt::format(", math {}", to_string(ctx.math));
   out += ctx.arch.empty() ? ", arch not chosen\n" : fmt::format(", arch {}\n", ctx.arch);
+  const MeasuredTimes* m = ctx.measured;
+  const DevicePeaks peaks = peaks_for(ctx.gpu, ctx.arch);
+  if (m) {
+    out += fmt::format("  measured on {}: per launch, median of {} timed batches (CUDA events); "
+                       "roofline from the {} ceilings ({}), {:.1f} TB/s\n",
+                       m->gpu, m->runs, peaks.name, peaks.source, peaks.mem_tbps);
+  }
   for (const auto& [s, v] : g.specialized) out += fmt::format("  {} = {} (baked in)\n", s, v);
   for (const auto& s : g.symbols()) out += fmt::format("  {} bound at run time\n", s);
   for (int v : g.inputs) {
@@ -92,6 +129,16 @@ std::string explain_text(const TypedGraph& g, const Plan& plan, const ExplainCon
                        join(names(g, k.stores), ", "));
     out += fmt::format("  FLOPs: {}\n  minimum bytes moved: {}\n", amount(c.flops, g.specialized, "FLOP", 3),
                        amount(c.bytes, g.specialized, "B", 3));
+    if (m && i < m->kernel_median_us.size()) {
+      const auto r = roofline(g, k, peaks, ctx.math);
+      out += "  " + measured_vs_roofline(m->kernel_median_us[i], m->kernel_min_us[i],
+                                         r ? std::optional(r->floor_us()) : std::nullopt) + "\n";
+    }
+  }
+  if (m && plan.kernels.size() > 1) {
+    out += fmt::format("\nall {} kernels, one launch: {}\n", plan.kernels.size(),
+                       measured_vs_roofline(m->total_median_us, m->total_min_us,
+                                            total_floor_us(g, plan, peaks, ctx.math)));
   }
   if (!plan.intermediates.empty()) {
     out += fmt::format("\nintermediates kept in scratch memory: {}\n",
@@ -101,6 +148,7 @@ std::string explain_text(const TypedGraph& g, const Plan& plan, const ExplainCon
 }
 
 std::string explain_json(const TypedGraph& g, const Plan& plan, const ExplainContext& ctx) {
+  const DevicePeaks peaks = peaks_for(ctx.gpu, ctx.arch);
   nlohmann::ordered_json j;
   j["graph"] = g.name;
   j["dtype"] = std::string(to_string(g.dtype));
@@ -131,7 +179,22 @@ std::string explain_json(const TypedGraph& g, const Plan& plan, const ExplainCon
     jk["bytes"] = c.bytes.to_string();
     if (auto f = c.flops.evaluate(g.specialized)) jk["flops_value"] = *f;
     if (auto b = c.bytes.evaluate(g.specialized)) jk["bytes_value"] = *b;
+    if (ctx.measured && i < ctx.measured->kernel_median_us.size()) {
+      if (const auto r = roofline(g, k, peaks, ctx.math)) jk["roofline_us"] = r->floor_us();
+      jk["measured_median_us"] = ctx.measured->kernel_median_us[i];
+      jk["measured_min_us"] = ctx.measured->kernel_min_us[i];
+    }
     j["kernels"].push_back(std::move(jk));
+  }
+  if (const MeasuredTimes* m = ctx.measured) {
+    nlohmann::ordered_json jm;
+    jm["gpu"] = m->gpu;
+    jm["runs"] = m->runs;
+    jm["ceilings"] = peaks.name + " (" + peaks.source + ")";
+    jm["total_median_us"] = m->total_median_us;
+    jm["total_min_us"] = m->total_min_us;
+    if (const auto floor = total_floor_us(g, plan, peaks, ctx.math)) jm["total_roofline_us"] = *floor;
+    j["measured"] = std::move(jm);
   }
   j["intermediates"] = names(g, plan.intermediates);
   return j.dump(2) + "\n";

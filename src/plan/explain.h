@@ -2,12 +2,15 @@
 // prints: each kernel, each op and why it landed there, FLOPs and bytes.
 #pragma once
 
+#include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "codegen/emit.h"
 #include "plan/cost.h"
 #include "plan/plan.h"
+#include "plan/roofline.h"
 
 namespace jitfuse {
 
@@ -32,7 +35,24 @@ struct ExplainContext {
   MathMode math = MathMode::ieee;
   const std::vector<KernelSource>* sources = nullptr;  // template choices, when generated
   std::string gpu;                         // the current GPU's name, when there is one
+  const MeasuredTimes* measured = nullptr; // explain --bench: kernel times measured on `gpu`
 };
+
+// The floors a kernel's FLOPs and bytes set on a GPU.
+struct Roofline {
+  double rate_tflops = 0;  // the arithmetic ceiling that applies (tensor cores, FFMA)
+  double compute_us = 0, memory_us = 0;
+  double floor_us() const { return std::max(compute_us, memory_us); }
+};
+// Kernel k's floors on `peaks`, or nullopt while a dim is unbound.
+std::optional<Roofline> roofline(const TypedGraph& g, const KernelPlan& k, const DevicePeaks& peaks,
+                                 MathMode math);
+// The sum of every kernel's roofline floor, or nullopt while a dim is unbound.
+std::optional<double> total_floor_us(const TypedGraph& g, const Plan& plan, const DevicePeaks& peaks,
+                                     MathMode math);
+// "measured 412.3 us, min 410.1 us (roofline 344.0 us, 83%)": the share of the roofline's speed
+// a measured time reaches.
+std::string measured_vs_roofline(double median_us, double min_us, std::optional<double> floor_us);
 
 // The report as text.
 std::string explain_text(const TypedGraph& g, const Plan& plan, const ExplainContext& ctx);

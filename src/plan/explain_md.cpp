@@ -25,18 +25,43 @@ std::string math_meaning(DType dtype, MathMode math) {
 }
 
 // The roofline line of one kernel: floors from FLOPs and bytes, and which one binds.
-std::string roofline(const TypedGraph& g, const KernelPlan& k, const KernelCost& c, const DevicePeaks& p,
-                     MathMode math) {
-  const auto flops = c.flops.evaluate(g.specialized);
-  const auto bytes = c.bytes.evaluate(g.specialized);
-  if (!flops || !bytes) return "bind the symbolic dims (`--dims`) for times";
-  const double rate = k.kind == KernelKind::gemm ? gemm_rate(p, g.dtype, math) : p.fp32_tflops;
-  const double compute_us = *flops / (rate * 1e12) * 1e6;
-  const double memory_us = *bytes / (p.mem_tbps * 1e12) * 1e6;
+std::string roofline_line(const TypedGraph& g, const KernelPlan& k, const KernelCost& c,
+                          const DevicePeaks& p, MathMode math) {
+  const auto r = roofline(g, k, p, math);
+  if (!r) return "bind the symbolic dims (`--dims`) for times";
   return fmt::format("{:.1f} us of arithmetic at {:.0f} TFLOP/s, {:.1f} us of memory at {:.1f} TB/s: "
                      "{}-bound, at least {:.1f} us; {:.0f} FLOP per byte",
-                     compute_us, rate, memory_us, p.mem_tbps, compute_us > memory_us ? "compute" : "memory",
-                     std::max(compute_us, memory_us), *flops / *bytes);
+                     r->compute_us, r->rate_tflops, r->memory_us, p.mem_tbps,
+                     r->compute_us > r->memory_us ? "compute" : "memory", r->floor_us(),
+                     *c.flops.evaluate(g.specialized) / *c.bytes.evaluate(g.specialized));
+}
+
+// What explain --bench measured, beside the rooflines: a row per kernel and the whole launch.
+std::string measured_section(const TypedGraph& g, const Plan& plan, const ExplainContext& ctx,
+                             const DevicePeaks& peaks) {
+  const MeasuredTimes& m = *ctx.measured;
+  std::string md = fmt::format("## Measured\n\nOn {}: per launch, the median and minimum of {} "
+                               "batches of back-to-back launches timed with CUDA events after "
+                               "warm-up, on random inputs. The roofline is each kernel's floor "
+                               "above ({} ceilings); the share is how close to it the kernel runs.\n\n",
+                               m.gpu, m.runs, peaks.name);
+  md += "| kernel | roofline | measured (median) | min | share of the roofline |\n"
+        "|---|---|---|---|---|\n";
+  auto row = [&](const std::string& name, std::optional<double> floor, double median, double min) {
+    md += fmt::format("| {} | {} | {:.1f} us | {:.1f} us | {} |\n", name,
+                      floor ? fmt::format("{:.1f} us", *floor) : "-", median, min,
+                      floor ? fmt::format("{:.0f}%", *floor / median * 100) : "-");
+  };
+  for (std::size_t i = 0; i < plan.kernels.size() && i < m.kernel_median_us.size(); ++i) {
+    const auto r = roofline(g, plan.kernels[i], peaks, ctx.math);
+    row(fmt::format("{}: `{}`", i, plan.kernels[i].name),
+        r ? std::optional(r->floor_us()) : std::nullopt, m.kernel_median_us[i], m.kernel_min_us[i]);
+  }
+  if (plan.kernels.size() > 1) {
+    row(fmt::format("all {}, one launch", plan.kernels.size()),
+        total_floor_us(g, plan, peaks, ctx.math), m.total_median_us, m.total_min_us);
+  }
+  return md + "\n";
 }
 
 }  // namespace
@@ -92,8 +117,16 @@ std::string explain_markdown(const TypedGraph& g, const Plan& plan, const Explai
     for (int v : k.stores) writes.push_back(fmt::format("`{}`", g.values[v].name));
     md += fmt::format("\nReads {}; writes {}. {}, {} at least. Roofline: {}.\n\n", join(reads, ", "),
                       join(writes, ", "), amount(c.flops, g.specialized, "FLOP", 1),
-                      amount(c.bytes, g.specialized, "B", 1), roofline(g, k, c, peaks, ctx.math));
+                      amount(c.bytes, g.specialized, "B", 1), roofline_line(g, k, c, peaks, ctx.math));
+    if (ctx.measured && i < ctx.measured->kernel_median_us.size()) {
+      const auto r = roofline(g, k, peaks, ctx.math);
+      md += fmt::format("On {}: {}.\n\n", ctx.measured->gpu,
+                        measured_vs_roofline(ctx.measured->kernel_median_us[i],
+                                             ctx.measured->kernel_min_us[i],
+                                             r ? std::optional(r->floor_us()) : std::nullopt));
+    }
   }
+  if (ctx.measured) md += measured_section(g, plan, ctx, peaks);
 
   const Cost saved = bytes_saved(g, plan);
   md += "## What fusion saves\n\n";

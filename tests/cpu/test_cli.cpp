@@ -153,6 +153,22 @@ TEST_CASE("cli: without a GPU, compile needs --arch and run fails clearly") {
   Result run = cli("run " + example() + " --dims M=4 --random 1 --arch sm_80", tmp.path);
   CHECK(run.code == 1);
   CHECK(run.out.find("no CUDA driver") != std::string::npos);
+  Result tune = cli("tune " + example() + " --dims M=4", tmp.path);
+  CHECK(tune.code == 1);
+  CHECK(tune.out.find("tune times kernels on this machine's GPU: no CUDA driver") != std::string::npos);
+}
+
+TEST_CASE("cli: tune's usage errors") {
+  jf_test::TempDir tmp;
+  Result unbound = cli("tune " + example(), tmp.path);
+  CHECK(unbound.code == 2);
+  CHECK(unbound.out.find("--dims M=SIZE") != std::string::npos);
+  Result gemm = cli("tune " + example() + " --dims M=4 --gemm mma", tmp.path);
+  CHECK(gemm.code == 2);
+  CHECK(gemm.out.find("leave out --gemm") != std::string::npos);
+  Result bad = cli("compile " + example() + " --arch sm_90a --gemm wgmma,cluster=3", tmp.path);
+  CHECK(bad.code == 2);
+  CHECK(bad.out.find("unknown setting \"cluster=3\"") != std::string::npos);
 }
 
 TEST_CASE("cli: cache ls, stats, verify, prune, clear") {
@@ -192,4 +208,25 @@ TEST_CASE("cli: cache ls, stats, verify, prune, clear") {
   CHECK(clear.code == 0);
   CHECK(cli(dir + "cache ls", cache).out.find("0 entries") != std::string::npos);
   CHECK(cli(dir + "cache", cache).code == 2);
+}
+
+TEST_CASE("cli: explain --bench options, and without a GPU a clear failure") {
+  jf_test::TempDir tmp;
+  CHECK(cli("explain --help", tmp.path).out.find("--bench-runs") != std::string::npos);
+  Result unbound = cli("explain " + example() + " --bench", tmp.path);  // M has no size
+  CHECK(unbound.code == 2);
+  CHECK(unbound.out.find("--dims M=SIZE") != std::string::npos);
+  CHECK(cli("explain " + example() + " --dims M=64 --bench-runs 5", tmp.path).code == 2);  // no --bench
+  CHECK(cli("explain " + example() + " --dims M=64 --bench --bench-runs 0", tmp.path).code == 2);
+  CHECK(cli("explain " + example() + " --dims M=64 --bench --bench-runs many", tmp.path).code == 2);
+  if (has_driver()) {
+    MESSAGE("a CUDA driver is present: explain --bench without one is not testable here");
+    return;
+  }
+  for (const char* format : {"text", "md", "json"}) {
+    Result r = cli(fmt::format("explain {} --dims M=64 --bench --format {}", example(), format), tmp.path);
+    CHECK(r.code == 1);
+    CHECK(r.out.find("explain --bench times the kernels on this machine's GPU: no CUDA driver") != std::string::npos);
+    CHECK(r.out.find("# Plan") == std::string::npos);  // no report without the times it promised
+  }
 }

@@ -95,3 +95,53 @@ TEST_CASE("templates are chosen by dtype, math mode and arch") {
   CHECK(odd.find("#define JF_VEC_A 0") != std::string::npos);  // K=1001: rows not 16-byte aligned
   CHECK(odd.find("#define JF_B_KN 1") != std::string::npos);
 }
+
+TEST_CASE("elementwise kernels move full-shape tensors as 16-byte vectors, with a fallback") {
+  const std::string json = R"({"name": "vec", "inputs": {
+      "x": {"dtype": "bf16", "shape": ["M", "N"]}, "b": {"dtype": "bf16", "shape": ["N"]},
+      "r": {"dtype": "bf16", "shape": ["M", 1]}},
+    "nodes": [{"name": "t", "op": "add", "inputs": ["x", "b"]},
+              {"name": "out", "op": "mul", "inputs": ["t", "r"]}],
+    "outputs": ["t", "out"]})";
+  auto typed = validate(*parse_graph(json));
+  REQUIRE(typed.ok());
+  const Plan plan = plan_fusion(*typed, true);
+  REQUIRE(plan.kernels.size() == 1);
+  auto src = emit_source(*typed, plan, 0, {*parse_arch("sm_90a"), MathMode::ieee});
+  REQUIRE(src.ok());
+  // The vector path: 8 bf16 lanes a vector for x and both outputs; broadcasts read per lane.
+  CHECK(src->code.find("#define JF_VEC 8\n") != std::string::npos);
+  CHECK(src->code.find("#define JF_LOAD_PTRS(p) (p).in_x\n") != std::string::npos);
+  CHECK(src->code.find("#define JF_STORE_PTRS(p) (p).out_t, (p).out_out\n") != std::string::npos);
+  CHECK(src->code.find("const float v_x = in[0];") != std::string::npos);
+  CHECK(src->code.find("jf_ld(p.in_r, (i / (p.dim_N)))") != std::string::npos);
+  CHECK(src->config.find("vectors of 8 bf16 (16 bytes)") != std::string::npos);
+  CHECK(src->launch.items_per_thread == 32);
+  CHECK(src->launch.blocks_per_sm == 4);
+  // The fallback: no pointer demands 16-byte alignment of the caller (the kernel checks and
+  // goes element by element), and the template has both paths.
+  for (const Param& p : src->params) CHECK(p.align == 0);
+  const std::string tmpl = jf_test::read_file(jf_test::source_dir() / "templates/elementwise.cu");
+  CHECK(tmpl.find("jf_aligned16(ld, JF_LOADS) && jf_aligned16(st, JF_STORES)") != std::string::npos);
+  CHECK(tmpl.find("jf_ld16(") != std::string::npos);
+  CHECK(tmpl.find("jf_ld(ld[k], i + u * threads)") != std::string::npos);
+  // f32: 4 lanes, 4 vectors a thread per pass.
+  auto f32 = validate(*parse_graph(jf_test::with_dtype(json, "bf16", "f32")));
+  auto f32_src = emit_source(*f32, plan_fusion(*f32, true), 0, {*parse_arch("sm_80"), MathMode::ieee});
+  REQUIRE(f32_src.ok());
+  CHECK(f32_src->code.find("#define JF_VEC 4\n#define JF_UNROLL 4\n") != std::string::npos);
+}
+
+TEST_CASE("an elementwise kernel whose operands all broadcast compiles, with no vector loads") {
+  // out [M, N] = b [N] + r [M, 1]: nothing full-shape to load, the output still a vector store.
+  const std::string json = R"({"name": "outer", "inputs": {
+      "b": {"dtype": "f16", "shape": ["N"]}, "r": {"dtype": "f16", "shape": ["M", 1]}},
+    "nodes": [{"name": "out", "op": "add", "inputs": ["b", "r"]}], "outputs": ["out"]})";
+  Engine engine(EngineOptions{std::nullopt, false, 0});
+  CompileOptions o;
+  o.arch = "sm_80";
+  auto b = engine.build(*parse_graph(json), o);
+  REQUIRE_MESSAGE(b.ok(), b.error().to_string(true));
+  CHECK(b->kernels[0].source.find("#define JF_LOADS 0\n#define JF_LOAD_PTRS(p)\n") != std::string::npos);
+  CHECK_FALSE(b->kernels[0].cubin.empty());
+}

@@ -59,6 +59,8 @@ inline Engine& engine() {
 struct Outcome {
   std::map<std::string, std::vector<double>> got, want;
   std::map<std::string, std::vector<std::byte>> raw;
+  std::string source;  // the generated CUDA of every kernel, to check which template ran
+  std::string arch;    // what it was compiled for
 };
 
 // Compiles `json`, runs it with random inputs (symbols from `dims`), returns got and want.
@@ -76,6 +78,8 @@ inline Outcome run(const std::string& json, const CompileOptions& options,
   REQUIRE(typed.ok());
   auto kernel = engine().compile(*graph, options);
   REQUIRE_MESSAGE(kernel.ok(), kernel.error().to_string(true));
+  for (const auto& k : kernel->build().kernels) o.source += k.source;
+  o.arch = kernel->build().arch;
   std::map<std::string, io::HostTensor> inputs;
   std::map<std::string, cu::DeviceBuffer> buffers;
   TensorMap tensors;

@@ -130,3 +130,38 @@ TEST_CASE("gpu: fixed N and K (16-byte vector loads), runtime and baked-in M") {
     }
   }
 }
+
+TEST_CASE("gpu: the wgmma template (sm_90a) at odd shapes: edges in M, N and K, every dtype and mode") {
+  JF_REQUIRE_GPU();
+  const Mode modes[] = {{"f16", MathMode::ieee}, {"bf16", MathMode::ieee}, {"f32", MathMode::tf32},
+                        {"f32", MathMode::tf32x3}};
+  struct Case {
+    std::int64_t m, n, k;
+  };
+  // K must keep rows 16-byte aligned (TMA); everything else is free.
+  std::vector<Case> cases = {{1, 264, 520}, {77, 8, 64},   {130, 300, 1000}, {257, 520, 72},
+                             {129, 257, 8}, {300, 1, 136}, {64, 512, 4096}};
+  if (!jf_gpu::small_only()) cases.push_back({2048, 1024, 768});
+  std::uint64_t seed = 900;
+  for (const Mode& m : modes) {
+    for (const Case& c : cases) {
+      jf_test::GemmGraph g;
+      g.dtype = m.dtype;
+      g.n = c.n;
+      g.k = c.k;
+      CompileOptions o = opts(m.math);
+      o.gemm = "wgmma";
+      CAPTURE(m.dtype);
+      CAPTURE(c.m);
+      CAPTURE(c.n);
+      CAPTURE(c.k);
+      const auto out = jf_gpu::run(g.json(), o, {{"M", c.m}}, seed++);
+      if (out.arch != "sm_90a") {
+        MESSAGE("skipped: the wgmma template needs sm_90a, this GPU is " << out.arch);
+        return;
+      }
+      REQUIRE(out.source.find("gemm_wgmma.cu") != std::string::npos);
+      jf_gpu::check(out, jf_gpu::tolerance(m.dtype, m.math));
+    }
+  }
+}

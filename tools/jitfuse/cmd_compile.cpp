@@ -62,6 +62,9 @@ int run(const GlobalFlags& global, const Flags& f) {
   if (!build) return report(build.error());
   std::printf("%s: %zu kernel%s for %s\n", build->graph_name.c_str(), build->kernels.size(),
               build->kernels.size() == 1 ? "" : "s", build->arch.c_str());
+  if (!build->tuned_gemm.empty()) {
+    std::printf("  gemm config %s, from a `jitfuse tune` record\n", build->tuned_gemm.c_str());
+  }
   for (const KernelArtifact& k : build->kernels) {
     std::printf("  %s: %s; cubin %zu bytes, PTX %zu bytes%s\n", k.name.c_str(), cache_outcome(k).c_str(),
                 k.cubin.size(), k.ptx.size(),

@@ -23,6 +23,8 @@ Command add_explain(CLI::App& app, const GlobalFlags& global);
 Command add_warm(CLI::App& app, const GlobalFlags& global);
 // `jitfuse cache ls|stats|verify|prune|clear`: inspect and maintain the kernel cache.
 Command add_cache(CLI::App& app, const GlobalFlags& global);
+// `jitfuse tune`: time candidate GEMM configs on this GPU; record the fastest in the cache.
+Command add_tune(CLI::App& app, const GlobalFlags& global);
 // `jitfuse archs`: the targets NVRTC supports.
 Command add_archs(CLI::App& app, const GlobalFlags& global);
 

@@ -17,6 +17,8 @@ void add_compile_flags(CLI::App* sub, CompileFlags& f) {
   sub->add_option("--dims", f.dims, "bind symbolic dims and bake them in, e.g. --dims M=2048")
       ->delimiter(',');
   sub->add_flag("--no-fuse", f.no_fuse, "one kernel per node, for bisecting fusion bugs");
+  sub->add_option("--gemm", f.gemm,
+                  "GEMM template: auto (default), wgmma (sm_90a), mma (sm_80+) or simt");
 }
 
 Expected<std::map<std::string, std::int64_t>> parse_dims(const std::vector<std::string>& items) {
@@ -47,6 +49,7 @@ Expected<CompileOptions> compile_options(const CompileFlags& f) {
   o.math = *math;
   JF_ASSIGN_OR_RETURN(o.dims, parse_dims(f.dims));
   o.fusion = !f.no_fuse;
+  o.gemm = f.gemm;
   return o;
 }
 

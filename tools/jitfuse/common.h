@@ -29,6 +29,7 @@ struct CompileFlags {
   std::string graph;
   std::string arch;
   std::string math = "ieee";
+  std::string gemm = "auto";
   std::vector<std::string> dims;
   bool no_fuse = false;
 };

@@ -21,7 +21,8 @@ int main(int argc, char** argv) {
 
   const Command commands[] = {add_compile(app, global), add_run(app, global),
                               add_explain(app, global), add_warm(app, global),
-                              add_cache(app, global), add_archs(app, global)};
+                              add_cache(app, global), add_archs(app, global),
+                              add_tune(app, global)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,294 @@
+// Hopper tensor-core GEMM (sm_90a): TMA loads into 128-byte-swizzled shared memory, completing
+// on mbarriers; one producer warpgroup and JF_CONSUMERS consumer warpgroups issuing wgmma; the
+// fused epilogue applied to the accumulators in registers. For each in-bounds (row, col):
+// jf_epilogue(p, row, col, sum_k A[row,k] * B[col,k]), B given as [N,K] (K-major, like
+// nn.Linear's weight).
+//
+// Needs from the prologue: JF_KERNEL_NAME, jf_elem_t, struct jf_params with jf_tensor_map
+// members tma_a (A as [M,K], box JF_BK x JF_BM) and tma_b (B as [N,K], box JF_BK x JF_BN), both
+// with 128-byte swizzle and zero fill; jf_epilogue, JF_M(p), JF_N(p), JF_K(p), JF_BM, JF_BN,
+// JF_BK, JF_STAGES, JF_CONSUMERS, JF_CLUSTER_M, JF_THREADS, JF_SMEM_BYTES, and exactly one of
+//   JF_MMA_F16, JF_MMA_BF16
+//   JF_MMA_TF32    f32 inputs multiplied as tf32 (the tensor cores ignore the low 13 mantissa bits)
+//   JF_MMA_TF32X3  x = big + small, both tf32, three products per k-step (small*small dropped):
+//                  near-f32 accuracy. Warps 1-3 of the producer warpgroup split each landed stage
+//                  in place (big) and into a second buffer (small) before the consumers read it.
+//
+// Constraints (static_asserted below), with E = sizeof(jf_elem_t):
+//   JF_BK * E == 128 or 64 (a tile row is one 128- or 64-byte swizzle row), JF_BN in {64, 128, 256},
+//   JF_BM % (64 * JF_CONSUMERS) == 0, JF_THREADS == 128 * (JF_CONSUMERS + 1),
+//   JF_SMEM_BYTES == JF_STAGES * (JF_BM + JF_BN) * JF_BK * E * X + 2048 (tiles, barriers, alignment),
+//   X = 2 for JF_MMA_TF32X3 (the small halves), else 1.
+//
+// Pipeline: stage s holds A [BM][BK] then B [BN][BK]. full[s] completes when TMA has written the
+// stage; empty[s] when every consumer's wgmma that read it has finished. Consumers keep one
+// k-tile of wgmma in flight and release a stage as soon as the next one's group is issued.
+//
+// Clusters: with JF_CLUSTER_M = 2, CTA pairs compute vertically adjacent tiles that share B; each
+// loads its own A and half of B, multicast into both CTAs (a third less L2 traffic). tma_b's box
+// is then JF_BN / 2 rows, and a stage is free only when the consumers of both CTAs released it,
+// so they arrive on empty[s] in every CTA of the cluster. The grid is rounded up to whole
+// clusters; a CTA whose tile lies below M still loads its half of B and stores nothing.
+#include "jitfuse/kernels/gemm_grid.cuh"
+#include "jitfuse/kernels/hopper.cuh"
+#include "jitfuse/kernels/wgmma_ops.cuh"
+
+#if defined(__CUDA_ARCH__) && (__CUDA_ARCH__ != 900 || !defined(__CUDA_ARCH_FEAT_SM90_ALL))
+#error "gemm_wgmma.cu needs sm_90a (wgmma, setmaxnreg); use gemm_mma.cu elsewhere"
+#endif
+#if (defined(JF_MMA_F16) + defined(JF_MMA_BF16) + defined(JF_MMA_TF32) + defined(JF_MMA_TF32X3)) != 1
+#error "gemm_wgmma.cu: define exactly one of JF_MMA_F16, JF_MMA_BF16, JF_MMA_TF32, JF_MMA_TF32X3"
+#endif
+
+namespace jf_wg {
+
+constexpr int E = sizeof(jf_elem_t);
+constexpr int KSTEP = 32 / E;                  // k per wgmma: 32 bytes of each row
+constexpr int WG_M = JF_BM / JF_CONSUMERS;     // rows per consumer warpgroup
+constexpr int MI = WG_M / 64;                  // m64 wgmma per consumer per k-step
+constexpr int ACC = JF_BN / 2;                 // accumulators per thread per m64 tile
+constexpr int ROW = JF_BK * E;                 // bytes of a tile row: the swizzle width
+constexpr int A_STAGE = JF_BM * ROW;
+constexpr int B_STAGE = JF_BN * ROW;
+constexpr int LOADED = A_STAGE + B_STAGE;      // bytes TMA writes per stage
+#if defined(JF_MMA_TF32X3)
+constexpr bool kSplit = true;
+#else
+constexpr bool kSplit = false;
+#endif
+constexpr int STAGE = kSplit ? 2 * LOADED : LOADED;  // + the small halves: A then B, as loaded
+
+#if defined(JF_MMA_F16) || defined(JF_MMA_BF16)
+static_assert(E == 2, "gemm_wgmma: JF_MMA_F16/BF16 need a 2-byte jf_elem_t");
+#else
+static_assert(E == 4, "gemm_wgmma: JF_MMA_TF32/TF32X3 need jf_elem_t = float");
+#endif
+static_assert(ROW == 128 || ROW == 64, "gemm_wgmma: JF_BK * sizeof(jf_elem_t) must be 128 or 64");
+static_assert(JF_BN == 64 || JF_BN == 128 || JF_BN == 256, "gemm_wgmma: JF_BN must be 64, 128 or 256");
+static_assert(JF_BM % (64 * JF_CONSUMERS) == 0, "gemm_wgmma: JF_BM must be a multiple of 64 * JF_CONSUMERS");
+static_assert(JF_THREADS == 128 * (JF_CONSUMERS + 1), "gemm_wgmma: JF_THREADS must be 128 * (JF_CONSUMERS + 1)");
+static_assert(JF_STAGES >= 2, "gemm_wgmma: JF_STAGES must be at least 2");
+static_assert(JF_CLUSTER_M == 1 || JF_CLUSTER_M == 2, "gemm_wgmma: JF_CLUSTER_M must be 1 or 2");
+constexpr int B_PART = JF_BN / JF_CLUSTER_M;  // rows of B each CTA of a cluster loads
+static_assert(JF_SMEM_BYTES == JF_STAGES * STAGE + 2048,
+              "gemm_wgmma: JF_SMEM_BYTES must be STAGES * (BM + BN) * BK * E * (2 for tf32x3) + 2048");
+
+__device__ __forceinline__ unsigned long long desc(unsigned addr) {
+  return ROW == 128 ? jf_wgmma_desc_sw128(addr) : jf_wgmma_desc_sw64(addr);
+}
+
+// d (+)= A * B for one k-step; a and b are shared-memory addresses of K-major swizzled tiles.
+__device__ __forceinline__ void mma(float (&d)[ACC], unsigned a, unsigned b, int scale_d) {
+#if defined(JF_MMA_F16)
+  jf_wgmma_f16(d, desc(a), desc(b), scale_d);
+#elif defined(JF_MMA_BF16)
+  jf_wgmma_bf16(d, desc(a), desc(b), scale_d);
+#else
+  jf_wgmma_tf32(d, desc(a), desc(b), scale_d);
+#endif
+}
+
+// tf32x3: splits the LOADED bytes at `raw` into big (in place: the f32 truncated to tf32, exact
+// for the tensor cores whether they truncate or round) and small = x - big (at raw + LOADED),
+// which the tensor cores then see with 10 bits of its own. The layout, swizzle included, is
+// unchanged: the split is element by element. `part`/`parts`: this thread's share.
+__device__ __forceinline__ void split_stage(unsigned raw, int part, int parts) {
+  for (int i = part; i < LOADED / 16; i += parts) {
+    const unsigned at = raw + 16 * i;
+    unsigned x[4];
+    asm volatile("ld.shared.v4.b32 {%0, %1, %2, %3}, [%4];\n"
+                 : "=r"(x[0]), "=r"(x[1]), "=r"(x[2]), "=r"(x[3]) : "r"(at));
+    unsigned big[4], small[4];
+#pragma unroll
+    for (int q = 0; q < 4; ++q) {
+      big[q] = x[q] & 0xffffe000u;
+      small[q] = __float_as_uint(__uint_as_float(x[q]) - __uint_as_float(big[q]));
+    }
+    asm volatile("st.shared.v4.b32 [%0], {%1, %2, %3, %4};\n"
+                 ::"r"(at), "r"(big[0]), "r"(big[1]), "r"(big[2]), "r"(big[3]) : "memory");
+    asm volatile("st.shared.v4.b32 [%0], {%1, %2, %3, %4};\n"
+                 ::"r"(at + LOADED), "r"(small[0]), "r"(small[1]), "r"(small[2]), "r"(small[3]) : "memory");
+  }
+}
+
+}  // namespace jf_wg
+
+#if JF_CLUSTER_M > 1
+#define JF_CLUSTER_DIMS __cluster_dims__(JF_CLUSTER_M, 1, 1)
+#else
+#define JF_CLUSTER_DIMS
+#endif
+
+extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
+    JF_KERNEL_NAME(const __grid_constant__ jf_params p) {
+  using namespace jf_wg;
+  extern __shared__ __align__(1024) unsigned char jf_smem[];
+  // Barriers first (full[s], empty[s], split[s]: 8 bytes each), then the stages from the next
+  // 1024-byte boundary, as the 128-byte swizzle needs.
+  const unsigned bars = jf_smem_u32(jf_smem);
+  const unsigned tiles = (bars + 24 * JF_STAGES + 1023) & ~1023u;
+  auto full = [&](int s) { return bars + 8 * s; };
+  auto empty = [&](int s) { return bars + 8 * (JF_STAGES + s); };
+  auto split = [&](int s) { return bars + 8 * (2 * JF_STAGES + s); };
+  // The barrier consumers wait on: the landed stage, or its split.
+  auto ready = [&](int s) { return kSplit ? split(s) : full(s); };
+
+  const int M = JF_M(p), N = JF_N(p), K = JF_K(p);
+  // Clusters take tiles in the grouped order; CTA `rank` of a cluster takes row `rank` of it.
+  const int rank = JF_CLUSTER_M > 1 ? int(jf_cluster_ctarank()) : 0;
+  const int tiles_m = (M + JF_BM - 1) / JF_BM;
+  int tile_m, tile_n;
+  jf_gemm_tile(blockIdx.x / JF_CLUSTER_M, (tiles_m + JF_CLUSTER_M - 1) / JF_CLUSTER_M,
+               (N + JF_BN - 1) / JF_BN, tile_m, tile_n);
+  const int m0 = (tile_m * JF_CLUSTER_M + rank) * JF_BM, n0 = tile_n * JF_BN;
+  const int kt_count = (K + JF_BK - 1) / JF_BK;
+  const int wg = threadIdx.x / 128;  // 0: the producer
+
+  if (threadIdx.x == 0) {
+    for (int s = 0; s < JF_STAGES; ++s) {
+      jf_mbar_init(full(s), 1);
+      jf_mbar_init(empty(s), JF_CONSUMERS * JF_CLUSTER_M);
+      jf_mbar_init(split(s), 3);  // tf32x3: warps 1-3 of the producer warpgroup
+    }
+    jf_mbar_init_fence();
+    jf_tma_prefetch(&p.tma_a);
+    jf_tma_prefetch(&p.tma_b);
+  }
+#if JF_CLUSTER_M > 1
+  jf_cluster_sync();  // the peer's barriers exist before any multicast or remote arrive
+#else
+  __syncthreads();
+#endif
+
+  if (wg == 0) {
+#if JF_CONSUMERS > 1
+    jf_setmaxnreg_dec<40>();
+#endif
+    if (threadIdx.x == 0) {
+      for (int kt = 0; kt < kt_count; ++kt) {
+        const int s = kt % JF_STAGES;
+        if (kt >= JF_STAGES) jf_mbar_wait(empty(s), ((kt / JF_STAGES) - 1) & 1);
+        jf_mbar_arrive_expect_tx(full(s), LOADED);
+        const unsigned a = tiles + s * STAGE;
+        jf_tma_load_2d(a, &p.tma_a, kt * JF_BK, m0, full(s));
+#if JF_CLUSTER_M > 1
+        jf_tma_load_2d_multicast(a + A_STAGE + rank * B_PART * ROW, &p.tma_b, kt * JF_BK,
+                                 n0 + rank * B_PART, full(s), (1u << JF_CLUSTER_M) - 1);
+#else
+        jf_tma_load_2d(a + A_STAGE, &p.tma_b, kt * JF_BK, n0, full(s));
+#endif
+      }
+    } else if (kSplit && threadIdx.x >= 32) {
+      for (int kt = 0; kt < kt_count; ++kt) {
+        const int s = kt % JF_STAGES;
+        jf_mbar_wait(full(s), (kt / JF_STAGES) & 1);
+        split_stage(tiles + s * STAGE, threadIdx.x - 32, 96);
+        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");  // for the wgmma reads
+        __syncwarp();
+        if (threadIdx.x % 32 == 0) jf_mbar_arrive(split(s));
+      }
+    }
+  } else {
+#if JF_CONSUMERS > 1
+    jf_setmaxnreg_inc<232>();
+#endif
+    const int c = wg - 1;
+    float acc[MI][ACC];
+#pragma unroll
+    for (int mi = 0; mi < MI; ++mi) {
+#pragma unroll
+      for (int i = 0; i < ACC; ++i) acc[mi][i] = 0.0f;
+    }
+    // Releases stage s in every CTA of the cluster.
+    auto release = [&](int s) {
+      if (threadIdx.x % 128 != 0) return;
+#if JF_CLUSTER_M > 1
+      for (int r = 0; r < JF_CLUSTER_M; ++r) jf_mbar_arrive_cluster(empty(s), r);
+#else
+      jf_mbar_arrive(empty(s));
+#endif
+    };
+    // Issues k-tile kt's products into d (with `fresh`, d is overwritten, not added to).
+    auto issue = [&](int kt, float (&d)[MI][ACC], bool fresh) {
+      const int s = kt % JF_STAGES;
+      jf_mbar_wait(ready(s), (kt / JF_STAGES) & 1);
+      const unsigned a = tiles + s * STAGE + c * WG_M * ROW;
+      const unsigned b = tiles + s * STAGE + A_STAGE;
+      jf_wgmma_fence();
+#pragma unroll
+      for (int k = 0; k < JF_BK / KSTEP; ++k) {
+#pragma unroll
+        for (int mi = 0; mi < MI; ++mi) {
+          const unsigned ak = a + mi * 64 * ROW + k * 32, bk = b + k * 32;
+          if constexpr (kSplit) {  // the small products first, so the big one does not absorb them
+            mma(d[mi], ak + LOADED, bk, fresh && k == 0 ? 0 : 1);
+            mma(d[mi], ak, bk + LOADED, 1);
+            mma(d[mi], ak, bk, 1);
+          } else {
+            mma(d[mi], ak, bk, fresh && k == 0 ? 0 : 1);
+          }
+        }
+      }
+      jf_wgmma_commit();
+    };
+    if constexpr (!kSplit) {
+      for (int kt = 0; kt < kt_count; ++kt) {
+        issue(kt, acc, false);
+        jf_wgmma_wait<1>();  // tile kt - 1's products are done: its stage can be refilled
+        if (kt > 0) release((kt - 1) % JF_STAGES);
+      }
+      jf_wgmma_wait<0>();
+#pragma unroll
+      for (int mi = 0; mi < MI; ++mi) jf_wgmma_fence_regs(acc[mi]);
+    } else {
+      // tf32x3: the tensor cores' f32 accumulation truncates, an error that grows with K, so each
+      // k-tile is summed apart (two buffers: one in flight, one being added) and added to acc
+      // with a rounded FADD.
+      float part[2][MI][ACC];
+      auto merge = [&](float (&d)[MI][ACC]) {
+#pragma unroll
+        for (int mi = 0; mi < MI; ++mi) {
+          jf_wgmma_fence_regs(d[mi]);
+#pragma unroll
+          for (int i = 0; i < ACC; ++i) acc[mi][i] += d[mi][i];
+        }
+      };
+      for (int kt = 0; kt < kt_count; kt += 2) {
+        issue(kt, part[0], true);
+        jf_wgmma_wait<1>();
+        if (kt > 0) {
+          merge(part[1]);
+          release((kt - 1) % JF_STAGES);
+        }
+        if (kt + 1 < kt_count) {
+          issue(kt + 1, part[1], true);
+          jf_wgmma_wait<1>();
+          merge(part[0]);
+          release(kt % JF_STAGES);
+        }
+      }
+      jf_wgmma_wait<0>();
+      if ((kt_count - 1) % 2 == 0) merge(part[0]);
+      else merge(part[1]);
+    }
+
+    const int t = threadIdx.x % 128, w = t / 32, l = t % 32;
+#pragma unroll
+    for (int mi = 0; mi < MI; ++mi) {
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int row = m0 + c * WG_M + mi * 64 + 16 * w + 8 * h + l / 4;
+        if (row >= M) continue;
+#pragma unroll
+        for (int j = 0; j < JF_BN / 8; ++j) {
+          const int col = n0 + 8 * j + 2 * (l % 4);
+          if (col < N) jf_epilogue(p, row, col, acc[mi][4 * j + 2 * h]);
+          if (col + 1 < N) jf_epilogue(p, row, col + 1, acc[mi][4 * j + 2 * h + 1]);
+        }
+      }
+    }
+  }
+#if JF_CLUSTER_M > 1
+  jf_cluster_sync();  // no CTA leaves while its peer may still arrive on its barriers
+#endif
+}

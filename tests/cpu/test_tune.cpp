@@ -1,0 +1,106 @@
+// GEMM choices and `jitfuse tune` records: parsing, and a record changing later compiles.
+#include <doctest/doctest.h>
+
+#include <fstream>
+
+#include "codegen/config.h"
+#include "engine/tune.h"
+#include "support.h"
+
+using namespace jitfuse;
+
+namespace {
+
+std::string example_bf16() {
+  return jf_test::read_file(jf_test::source_dir() / "examples/linear_scale_hardtanh_gelu_bf16.json");
+}
+
+CompileOptions options(std::int64_t m) {
+  CompileOptions o;
+  o.arch = "sm_90a";
+  o.dims = {{"M", m}};
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("gemm choices parse, and bad ones name the problem") {
+  CHECK(parse_gemm_choice("")->text() == "auto");
+  CHECK(parse_gemm_choice("auto")->text() == "auto");
+  CHECK(parse_gemm_choice("mma")->text() == "mma");
+  CHECK(parse_gemm_choice("wgmma,cluster=2")->text() == "wgmma,cluster=2");
+  for (const char* bad : {"fast", "mma,cluster=2", "wgmma,cluster=3", "auto,cluster=1", "wgmma,"}) {
+    CAPTURE(bad);
+    auto c = parse_gemm_choice(bad);
+    REQUIRE_FALSE(c.ok());
+    CHECK(c.error().code == ErrorCode::bad_option);
+    CHECK(c.error().message.find(bad) != std::string::npos);
+  }
+}
+
+TEST_CASE("an explicit gemm choice reaches the generated source") {
+  Engine engine(EngineOptions{std::nullopt, false, 0});
+  auto graph = parse_graph(example_bf16());
+  REQUIRE(graph.ok());
+  CompileOptions o = options(2048);
+  auto heuristic = engine.build(*graph, o);
+  REQUIRE(heuristic.ok());
+  CHECK(heuristic->kernels[0].source.find("gemm_wgmma.cu") != std::string::npos);
+  CHECK(heuristic->kernels[0].source.find("clusters of 2") != std::string::npos);
+  o.gemm = "wgmma,cluster=1";
+  auto one = engine.build(*graph, o);
+  REQUIRE(one.ok());
+  CHECK(one->kernels[0].source.find("clusters of 1") != std::string::npos);
+  o.gemm = "mma";
+  auto mma = engine.build(*graph, o);
+  REQUIRE(mma.ok());
+  CHECK(mma->kernels[0].source.find("gemm_mma.cu") != std::string::npos);
+  CHECK(mma->kernels[0].cache_key != heuristic->kernels[0].cache_key);
+}
+
+TEST_CASE("a tune record changes later compiles of exactly its problem, and nothing else") {
+  jf_test::TempDir dir;
+  Engine engine(EngineOptions{dir.path, true, 0});
+  auto graph = parse_graph(example_bf16());
+  REQUIRE(graph.ok());
+  auto key = tune_key_for(*graph, options(2048));
+  REQUIRE(key.ok());
+  TuneRecord r;
+  r.key = *key;
+  r.graph = "linear_scale_hardtanh_gelu";
+  r.arch = "sm_90a";
+  r.math = "ieee";
+  r.gemm = "wgmma,cluster=1";
+  auto saved = save_tune_record(dir.path, r);
+  REQUIRE(saved.ok());
+  CHECK(std::filesystem::exists(*saved));
+
+  auto tuned = engine.build(*graph, options(2048));
+  REQUIRE(tuned.ok());
+  CHECK(tuned->tuned_gemm == "wgmma,cluster=1");
+  CHECK(tuned->kernels[0].source.find("clusters of 1") != std::string::npos);
+
+  // Another M is another problem: the heuristic's clusters of 2.
+  auto other = engine.build(*graph, options(1024));
+  REQUIRE(other.ok());
+  CHECK(other->tuned_gemm.empty());
+  CHECK(other->kernels[0].source.find("clusters of 2") != std::string::npos);
+
+  // An explicit choice wins over the record.
+  CompileOptions explicit_choice = options(2048);
+  explicit_choice.gemm = "wgmma,cluster=2";
+  auto chosen = engine.build(*graph, explicit_choice);
+  REQUIRE(chosen.ok());
+  CHECK(chosen->tuned_gemm.empty());
+  CHECK(chosen->kernels[0].source.find("clusters of 2") != std::string::npos);
+
+  // A corrupt record costs a warning, never a kernel.
+  std::ofstream(*saved) << "{ not json";
+  Engine fresh(EngineOptions{dir.path, true, 0});
+  auto after = fresh.build(*graph, options(2048));
+  REQUIRE(after.ok());
+  CHECK(after->tuned_gemm.empty());
+  auto loaded = load_tune_record(dir.path, *key);
+  REQUIRE_FALSE(loaded.ok());
+  CHECK(loaded.error().file == saved->string());
+}
