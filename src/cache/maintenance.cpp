@@ -209,6 +209,11 @@ Expected<int> clear(const fs::path& dir) {
     return e;
   }
   fs::remove_all(dir / "locks", ec);
+  // `jitfuse tune` records (src/engine/tune.cpp) and their temporaries.
+  for (const auto& e : fs::directory_iterator(dir / "tune", ec)) {
+    if (e.is_regular_file() && ::unlink(e.path().c_str()) == 0) ++removed;
+  }
+  fs::remove(dir / "tune", ec);
   return removed;
 }
 

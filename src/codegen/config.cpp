@@ -62,8 +62,8 @@ constexpr MmaTile kTf32x3 = {64, 64, 32, 32, 32, 3, "64x64 tiles: three products
 constexpr MmaTile kUnaligned = {128, 128, 32, 64, 32, 4, "rows are not 16-byte aligned: element-wise loads"};
 
 // Must equal the static_assert in templates/gemm_wgmma.cu: STAGES of A [BM][BK] and B [BN][BK]
-// with 128-byte rows (twice for tf32x3: big and small halves), plus barriers and the 1024-byte
-// alignment the swizzle needs.
+// (twice for tf32x3: big and small halves), plus barriers and the 1024-byte alignment the
+// swizzle needs.
 int wgmma_smem(const GemmConfig& c, int elem, bool split) {
   return c.stages * (c.bm + c.bn) * c.bk * elem * (split ? 2 : 1) + 2048;
 }

@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "cuda/libcuda.h"
@@ -204,9 +205,12 @@ TEST_CASE("cli: cache ls, stats, verify, prune, clear") {
   CHECK(prune.code == 0);
   CHECK(prune.out.find("evicted 1 entry") != std::string::npos);
   CHECK(cli(dir + "cache prune --max-bytes lots", cache).code == 2);
+  std::filesystem::create_directories(cache / "tune");
+  std::ofstream(cache / "tune" / "0123.json") << "{}";  // a tuning record goes with clear too
   Result clear = cli(dir + "cache clear", cache);
   CHECK(clear.code == 0);
   CHECK(cli(dir + "cache ls", cache).out.find("0 entries") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(cache / "tune"));
   CHECK(cli(dir + "cache", cache).code == 2);
 }
 
