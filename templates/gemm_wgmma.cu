@@ -1,12 +1,12 @@
-// Hopper tensor-core GEMM (sm_90a): TMA loads into 128-byte-swizzled shared memory, completing
+// Hopper tensor-core GEMM (sm_90a): TMA loads into swizzled shared memory, completing
 // on mbarriers; one producer warpgroup and JF_CONSUMERS consumer warpgroups issuing wgmma; the
 // fused epilogue applied to the accumulators in registers. For each in-bounds (row, col):
 // jf_epilogue(p, row, col, sum_k A[row,k] * B[col,k]), B given as [N,K] (K-major, like
 // nn.Linear's weight).
 //
 // Needs from the prologue: JF_KERNEL_NAME, jf_elem_t, struct jf_params with jf_tensor_map
-// members tma_a (A as [M,K], box JF_BK x JF_BM) and tma_b (B as [N,K], box JF_BK x JF_BN), both
-// with 128-byte swizzle and zero fill; jf_epilogue, JF_M(p), JF_N(p), JF_K(p), JF_BM, JF_BN,
+// members tma_a (A as [M,K], box JF_BK x JF_BM) and tma_b (B as [N,K], box JF_BK x
+// JF_BN / JF_CLUSTER_M), both swizzled by the box's row bytes (JF_BK * E) and zero-filled; jf_epilogue, JF_M(p), JF_N(p), JF_K(p), JF_BM, JF_BN,
 // JF_BK, JF_STAGES, JF_CONSUMERS, JF_CLUSTER_M, JF_THREADS, JF_SMEM_BYTES, and exactly one of
 //   JF_MMA_F16, JF_MMA_BF16
 //   JF_MMA_TF32    f32 inputs multiplied as tf32 (the tensor cores ignore the low 13 mantissa bits)

@@ -1,7 +1,6 @@
 // jitfuse explain GRAPH [--dims ..] [--arch A] [--format text|md|json] [--bench [--bench-runs N]]
 #include <fmt/format.h>
 
-#include "common/text.h"
 #include "commands.h"
 #include "cuda/device.h"
 #include "cuda/timing.h"
@@ -19,20 +18,6 @@ struct Flags {
 };
 
 constexpr int kWarmup = 10;
-
-// The graph as it will be compiled, with every dim bound (the benchmark allocates its tensors).
-Expected<TypedGraph> bench_graph(const Graph& graph, const CompileOptions& options) {
-  JF_ASSIGN_OR_RETURN(TypedGraph typed, validate(graph));
-  JF_ASSIGN_OR_RETURN(TypedGraph g, specialize(std::move(typed), options.dims));
-  if (const std::vector<std::string> unbound = g.symbols(); !unbound.empty()) {
-    std::vector<std::string> example;
-    for (const auto& s : unbound) example.push_back(s + "=SIZE");
-    return make_error(ErrorCode::unbound_dim,
-                      fmt::format("explain --bench runs the graph, so every dim needs a size: pass "
-                                  "--dims {}", join(example, ",")));
-  }
-  return g;
-}
 
 // Compiles the graph for this machine's GPU, launches it on random inputs and times, with CUDA
 // events (median of `runs` samples after warm-up), each kernel alone and the whole launch. Each
@@ -82,7 +67,7 @@ int run(const GlobalFlags& global, const Flags& f) {
   if (!graph) return report(graph.error());
   std::optional<MeasuredTimes> measured;
   if (f.bench) {
-    auto g = bench_graph(*graph, *options);
+    auto g = bound_graph(*graph, *options, "explain --bench runs the graph");
     if (!g) return report(g.error());
     auto m = measure(global, *graph, *g, *options, f.runs);
     if (!m) return report(m.error());

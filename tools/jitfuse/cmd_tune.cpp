@@ -6,7 +6,6 @@
 #include <ctime>
 #include <set>
 
-#include "common/text.h"
 #include "commands.h"
 #include "cuda/device.h"
 #include "cuda/timing.h"
@@ -61,17 +60,8 @@ int run(const GlobalFlags& global, const Flags& f) {
   }
   auto graph = load_graph(f.compile.graph);
   if (!graph) return report(graph.error());
-  auto typed = validate(*graph);
-  if (!typed) return report(typed.error());
-  auto g = specialize(std::move(*typed), options->dims);
+  auto g = bound_graph(*graph, *options, "tune times the graph at one shape");
   if (!g) return report(g.error());
-  if (const std::vector<std::string> unbound = g->symbols(); !unbound.empty()) {
-    std::vector<std::string> example;
-    for (const auto& s : unbound) example.push_back(s + "=SIZE");
-    return report(make_error(ErrorCode::unbound_dim,
-                             fmt::format("tune times the graph at one shape: pass --dims {}",
-                                         join(example, ","))));
-  }
   if (auto api = cu::api(); !api.ok()) {
     Error e = api.error();
     e.message = "tune times kernels on this machine's GPU: " + e.message;

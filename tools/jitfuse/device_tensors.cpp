@@ -1,6 +1,24 @@
 #include "device_tensors.h"
 
+#include <fmt/format.h>
+
+#include "common/text.h"
+
 namespace jitfuse::cli {
+
+Expected<TypedGraph> bound_graph(const Graph& graph, const CompileOptions& options,
+                                 std::string_view who) {
+  JF_ASSIGN_OR_RETURN(TypedGraph typed, validate(graph));
+  JF_ASSIGN_OR_RETURN(TypedGraph g, specialize(std::move(typed), options.dims));
+  if (const std::vector<std::string> unbound = g.symbols(); !unbound.empty()) {
+    std::vector<std::string> example;
+    for (const auto& s : unbound) example.push_back(s + "=SIZE");
+    return make_error(ErrorCode::unbound_dim,
+                      fmt::format("{}, so every dim needs a size: pass --dims {}", who,
+                                  join(example, ",")));
+  }
+  return g;
+}
 
 std::vector<std::int64_t> output_shape(const Value& v, const std::map<std::string, io::HostTensor>& inputs,
                                        const TypedGraph& g) {

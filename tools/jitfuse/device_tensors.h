@@ -20,6 +20,11 @@ struct DeviceTensors {
   TensorMap map;
 };
 
+// `graph` validated and specialized with options.dims, every dim bound: for the subcommands that
+// allocate its tensors. Otherwise an unbound_dim error, "`who` ..., so every dim needs a size".
+Expected<TypedGraph> bound_graph(const Graph& graph, const CompileOptions& options,
+                                 std::string_view who);
+
 // The concrete shape of `v`, its symbols bound by the shapes of `inputs`.
 std::vector<std::int64_t> output_shape(const Value& v, const std::map<std::string, io::HostTensor>& inputs,
                                        const TypedGraph& g);
