@@ -190,7 +190,7 @@ GemmConfig choose_gemm_config(DType dtype, MathMode math, bool kn, bool aligned,
     const int elem = int(dtype_size(dtype));
     const bool wgmma = no_wgmma.empty() && prefer != GemmTemplate::mma &&
                        (prefer == GemmTemplate::wgmma || tiles(shape, 128, 256) >= kFillGrid ||
-                        (math == MathMode::tf32x3 && tiles(shape, 128, 128) >= kFillGrid));
+                        (math == MathMode::tf32x3 && wgmma_tf32x3_applies(kn, aligned, arch, shape)));
     if (wgmma) c = wgmma_config(elem, math, shape, choice.cluster_m);
     else if (!aligned) c = from_tile(kUnaligned, elem, kn);
     else if (dtype != DType::f32) c = pick(k16bit, elem, kn, arch, shape);
@@ -206,6 +206,10 @@ GemmConfig choose_gemm_config(DType dtype, MathMode math, bool kn, bool aligned,
                          c.note.empty() ? "" : "; " + c.note);
   }
   return c;
+}
+
+bool wgmma_tf32x3_applies(bool kn, bool aligned, const Arch& arch, const GemmShape& shape) {
+  return arch.sm == 90 && arch.specific && !kn && aligned && tiles(shape, 128, 128) >= kFillGrid;
 }
 
 std::string GemmChoice::text() const {

@@ -57,6 +57,10 @@ struct GemmShape {
 // accurate).
 // `kn`: B is [K,N] (it changes the shared-memory layout); `aligned`: A's and B's rows allow
 // 16-byte loads. Tiles must fit the arch's shared memory; the largest that fills the GPU wins.
+// Whether the heuristic gives an f32 tf32x3 GEMM of this shape the wgmma template: what math
+// "auto" means tf32x3 for (elsewhere it means ieee).
+bool wgmma_tf32x3_applies(bool kn, bool aligned, const Arch& arch, const GemmShape& shape);
+
 // `choice` overrides the heuristic where the problem allows that template.
 GemmConfig choose_gemm_config(DType dtype, MathMode math, bool kn, bool aligned, const Arch& arch,
                               const GemmShape& shape, const GemmChoice& choice = {});

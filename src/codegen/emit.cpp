@@ -163,18 +163,35 @@ bool vector_rows(const Dim& row_length, DType dtype) {
   return !row_length.is_symbolic() && (row_length.size * std::int64_t(dtype_size(dtype))) % 16 == 0;
 }
 
+// What a GEMM kernel's config depends on besides the options.
+struct GemmProblem {
+  bool kn = false, vec_a = false, vec_b = false;
+  GemmShape shape;
+};
+
+GemmProblem gemm_problem(const TypedGraph& g, const TypedNode& gemm) {
+  const Value& a = g.values[gemm.inputs[0]];
+  const Dim M = a.shape[0], K = a.shape[1], N = g.values[gemm.output].shape[1];
+  auto known = [](const Dim& d) { return d.is_symbolic() ? std::nullopt : std::optional(d.size); };
+  GemmProblem p;
+  p.kn = gemm.attrs.choice("b_layout") == "kn";
+  p.vec_a = vector_rows(K, g.dtype);
+  p.vec_b = vector_rows(p.kn ? N : K, g.dtype);
+  p.shape = {known(M), known(N), known(K)};
+  return p;
+}
+
 void emit_gemm(Builder& b, const EmitOptions& options) {
   const TypedGraph& g = b.g;
   const TypedNode& gemm = g.nodes[b.k.gemm];
   const Value& a = g.values[gemm.inputs[0]];
   const Value& bv = g.values[gemm.inputs[1]];
-  const bool kn = gemm.attrs.choice("b_layout") == "kn";
   const Dim M = a.shape[0], K = a.shape[1], N = g.values[gemm.output].shape[1];
-  auto known = [](const Dim& d) { return d.is_symbolic() ? std::nullopt : std::optional(d.size); };
-  const bool vec_a = vector_rows(K, g.dtype);
-  const bool vec_b = vector_rows(kn ? N : K, g.dtype);
-  const GemmConfig c = choose_gemm_config(g.dtype, options.math, kn, vec_a && vec_b, options.arch,
-                                          {known(M), known(N), known(K)}, options.gemm);
+  const GemmProblem problem = gemm_problem(g, gemm);
+  const bool kn = problem.kn, vec_a = problem.vec_a, vec_b = problem.vec_b;
+  const MathMode math = options.math == MathMode::automatic ? MathMode::ieee : options.math;
+  const GemmConfig c = choose_gemm_config(g.dtype, math, kn, vec_a && vec_b, options.arch,
+                                          problem.shape, options.gemm);
 
   b.defines += fmt::format("typedef {} jf_elem_t;\n", elem_type(g.dtype));
   if (!c.mma_macro.empty()) b.defines += fmt::format("#define {} 1\n", c.mma_macro);
@@ -307,6 +324,19 @@ std::string describe_ops(const TypedGraph& g, const KernelPlan& k) {
 
 }  // namespace
 
+MathMode resolve_math(const TypedGraph& g, const Plan& plan, const Arch& arch, MathMode requested) {
+  if (requested != MathMode::automatic) return requested;
+  if (g.dtype != DType::f32) return MathMode::ieee;
+  bool any = false;
+  for (const KernelPlan& k : plan.kernels) {
+    if (k.kind != KernelKind::gemm) continue;
+    const GemmProblem p = gemm_problem(g, g.nodes[k.gemm]);
+    if (!wgmma_tf32x3_applies(p.kn, p.vec_a && p.vec_b, arch, p.shape)) return MathMode::ieee;
+    any = true;
+  }
+  return any ? MathMode::tf32x3 : MathMode::ieee;
+}
+
 Expected<KernelSource> emit_source(const TypedGraph& g, const Plan& plan, int kernel,
                                    const EmitOptions& options) {
   if (kernel < 0 || kernel >= int(plan.kernels.size())) {
@@ -330,7 +360,9 @@ Expected<KernelSource> emit_source(const TypedGraph& g, const Plan& plan, int ke
       "// {}; dtype {}{}, {}.\n",
       g.name, kernel, plan.kernels.size(), describe_ops(g, k), b.out.config, to_string(g.dtype),
       g.dtype == DType::f32 && k.kind == KernelKind::gemm
-          ? fmt::format(", math {}", to_string(options.math)) : "",
+          ? fmt::format(", math {}", to_string(options.math == MathMode::automatic ? MathMode::ieee
+                                                                               : options.math))
+          : "",
       options.arch.name());
   for (std::size_t i = 0; i + 1 < includes.size(); ++i) code += fmt::format("#include \"{}\"\n", includes[i]);
   code += "\n" + b.defines + "\nstruct jf_params {\n" + b.fields + "};\n\n";

@@ -54,6 +54,10 @@ struct EmitOptions {
   GemmChoice gemm;  // overrides the GEMM config heuristic where possible
 };
 
+// What math mode "auto" means for this plan on `arch`: tf32x3 when the graph is f32 and every
+// GEMM kernel would run it on the wgmma template, else ieee. Other modes come back unchanged.
+MathMode resolve_math(const TypedGraph& g, const Plan& plan, const Arch& arch, MathMode requested);
+
 // Generates kernel `kernel` of `plan`.
 Expected<KernelSource> emit_source(const TypedGraph& g, const Plan& plan, int kernel,
                                    const EmitOptions& options);

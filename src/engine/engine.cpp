@@ -50,6 +50,15 @@ Expected<Arch> resolve_arch(const std::string& requested, Engine::Impl& engine) 
   return arch;
 }
 
+// What explain_text needs from a build.
+ExplainContext plan_context(const Arch& arch, MathMode math, const std::vector<KernelSource>* sources) {
+  ExplainContext ctx;
+  ctx.arch = arch.name();
+  ctx.math = math;
+  ctx.sources = sources;
+  return ctx;
+}
+
 std::string describe_graph(const TypedGraph& g) {
   std::string out = fmt::format("graph {} ({})\n", g.name, to_string(g.dtype));
   for (const Value& v : g.values) {
@@ -164,6 +173,7 @@ std::string_view to_string(MathMode mode) {
     case MathMode::ieee: return "ieee";
     case MathMode::tf32: return "tf32";
     case MathMode::tf32x3: return "tf32x3";
+    case MathMode::automatic: return "auto";
   }
   return "?";
 }
@@ -172,6 +182,7 @@ std::optional<MathMode> parse_math_mode(std::string_view name) {
   if (name == "ieee") return MathMode::ieee;
   if (name == "tf32") return MathMode::tf32;
   if (name == "tf32x3") return MathMode::tf32x3;
+  if (name == "auto") return MathMode::automatic;
   return std::nullopt;
 }
 
@@ -195,7 +206,8 @@ Expected<Built> Engine::Impl::build(const Graph& graph, const CompileOptions& op
   JF_ASSIGN_OR_RETURN(NvrtcVersion nvrtc, nvrtc_version());
   trace.after("arch", [&] { return arch.name() + " with " + nvrtc.tag(); });
   out.plan = plan_fusion(out.graph, options.fusion && !fusion_disabled_by_env());
-  trace.after("plan", [&] { return explain_text(out.graph, out.plan, {arch.name(), options.math}); });
+  const MathMode math = resolve_math(out.graph, out.plan, arch, options.math);
+  trace.after("plan", [&] { return explain_text(out.graph, out.plan, plan_context(arch, math, nullptr)); });
 
   // A `jitfuse tune` record for this exact problem, when the caller left the choice to us.
   if (!gemm.tmpl && gemm.cluster_m == 0 && disk &&
@@ -203,7 +215,7 @@ Expected<Built> Engine::Impl::build(const Graph& graph, const CompileOptions& op
                   [](const KernelPlan& k) { return k.kind == KernelKind::gemm; })) {
     std::vector<std::string> heuristic;
     for (std::size_t i = 0; i < out.plan.kernels.size(); ++i) {
-      JF_ASSIGN_OR_RETURN(KernelSource s, emit_source(out.graph, out.plan, int(i), {arch, options.math, {}}));
+      JF_ASSIGN_OR_RETURN(KernelSource s, emit_source(out.graph, out.plan, int(i), {arch, math, {}}));
       heuristic.push_back(std::move(s.code));
     }
     const std::string key = tune_key(heuristic);
@@ -224,10 +236,11 @@ Expected<Built> Engine::Impl::build(const Graph& graph, const CompileOptions& op
   }
   out.build.graph_name = out.graph.name;
   out.build.arch = arch.name();
+  out.build.math = math;
   const std::vector<std::string> nvrtc_opts = nvrtc_options(arch);
   for (std::size_t i = 0; i < out.plan.kernels.size(); ++i) {
     JF_ASSIGN_OR_RETURN(KernelSource src,
-                        emit_source(out.graph, out.plan, int(i), {arch, options.math, gemm}));
+                        emit_source(out.graph, out.plan, int(i), {arch, math, gemm}));
     trace.after("emit", [&] { return src.code; });
     const CacheKey key = make_key(src, arch, nvrtc_opts, nvrtc);
     trace.after("key", [&] { return key.digest + " " + key.file_name; });
@@ -236,7 +249,7 @@ Expected<Built> Engine::Impl::build(const Graph& graph, const CompileOptions& op
     out.build.kernels.push_back(std::move(art));
     out.sources.push_back(std::move(src));
   }
-  out.build.explain = explain_text(out.graph, out.plan, {arch.name(), options.math, &out.sources});
+  out.build.explain = explain_text(out.graph, out.plan, plan_context(arch, math, &out.sources));
   return out;
 }
 
@@ -313,17 +326,19 @@ Expected<std::string> explain(const Graph& graph, const CompileOptions& options,
                       fmt::format("explain: {} measured kernel times for a plan of {} kernels",
                                   measured->kernel_median_us.size(), plan.kernels.size()));
   }
-  ExplainContext ctx{"", options.math, nullptr};
+  ExplainContext ctx;
+  ctx.math = options.math;
   ctx.measured = measured;
   std::vector<KernelSource> sources;
   // The template choice needs an arch; without one (and no GPU) explain the plan alone.
   Engine::Impl probe;
   if (auto arch = resolve_arch(options.arch, probe); arch.ok()) {
     ctx.arch = arch->name();
+    ctx.math = resolve_math(typed, plan, *arch, options.math);
     if (probe.device) ctx.gpu = probe.device->name();
     if (measured) ctx.gpu = measured->gpu;
     for (std::size_t i = 0; i < plan.kernels.size(); ++i) {
-      JF_ASSIGN_OR_RETURN(KernelSource s, emit_source(typed, plan, int(i), {*arch, options.math, gemm}));
+      JF_ASSIGN_OR_RETURN(KernelSource s, emit_source(typed, plan, int(i), {*arch, ctx.math, gemm}));
       sources.push_back(std::move(s));
     }
     ctx.sources = &sources;

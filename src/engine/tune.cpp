@@ -45,7 +45,8 @@ Expected<std::string> tune_key_for(const Graph& graph, const CompileOptions& opt
   const Plan plan = plan_fusion(g, options.fusion && !off);
   std::vector<std::string> sources;
   for (std::size_t i = 0; i < plan.kernels.size(); ++i) {
-    JF_ASSIGN_OR_RETURN(KernelSource s, emit_source(g, plan, int(i), {arch, options.math, {}}));
+    const MathMode math = resolve_math(g, plan, arch, options.math);
+    JF_ASSIGN_OR_RETURN(KernelSource s, emit_source(g, plan, int(i), {arch, math, {}}));
     sources.push_back(std::move(s.code));
   }
   return tune_key(sources);

@@ -20,6 +20,7 @@ Graph example() {
 CompileOptions at_2048(bool fusion = true) {
   CompileOptions o;
   o.arch = "sm_90a";
+  o.math = MathMode::ieee;  // the FFMA roofline the figures below are made from
   o.dims = {{"M", 2048}};
   o.fusion = fusion;
   return o;

@@ -104,3 +104,37 @@ TEST_CASE("a tune record changes later compiles of exactly its problem, and noth
   REQUIRE_FALSE(loaded.ok());
   CHECK(loaded.error().file == saved->string());
 }
+
+TEST_CASE("math auto: tf32x3 where the wgmma kernel runs it, ieee elsewhere") {
+  Engine engine(EngineOptions{std::nullopt, false, 0});
+  auto graph = parse_graph(jf_test::read_file(jf_test::source_dir() / "examples/linear_scale_hardtanh_gelu.json"));
+  REQUIRE(graph.ok());
+  CompileOptions o = options(2048);
+  REQUIRE(o.math == MathMode::automatic);  // the default
+  auto big = engine.build(*graph, o);
+  REQUIRE(big.ok());
+  CHECK(big->math == MathMode::tf32x3);
+  CHECK(big->kernels[0].source.find("gemm_wgmma.cu (JF_MMA_TF32X3)") != std::string::npos);
+  CHECK(big->kernels[0].source.find("math tf32x3") != std::string::npos);
+
+  auto small = engine.build(*graph, options(64));  // too few tiles for the wgmma kernel
+  REQUIRE(small.ok());
+  CHECK(small->math == MathMode::ieee);
+  CHECK(small->kernels[0].source.find("gemm_simt.cu") != std::string::npos);
+
+  CompileOptions ampere = options(2048);
+  ampere.arch = "sm_80";
+  auto a100 = engine.build(*graph, ampere);
+  REQUIRE(a100.ok());
+  CHECK(a100->math == MathMode::ieee);
+
+  CompileOptions ieee = options(2048);
+  ieee.math = MathMode::ieee;
+  auto exact = engine.build(*graph, ieee);
+  REQUIRE(exact.ok());
+  CHECK(exact->math == MathMode::ieee);
+  CHECK(exact->kernels[0].source.find("gemm_simt.cu") != std::string::npos);
+
+  CHECK(parse_math_mode("auto") == MathMode::automatic);
+  CHECK(to_string(MathMode::automatic) == "auto");
+}

@@ -47,7 +47,7 @@ std::string config_of(const Build& b) {
 
 // How close two candidates' outputs must be: they differ only in summation order.
 std::pair<double, double> agreement(DType dtype, MathMode math) {
-  if (dtype != DType::f32 || math == MathMode::tf32) return {1e-2, 1e-2};
+  if (dtype != DType::f32 || math == MathMode::tf32) return {1e-2, 1e-2};  // auto: ieee or tf32x3
   return {1e-4, 1e-4};
 }
 

@@ -28,7 +28,7 @@ struct GlobalFlags {
 struct CompileFlags {
   std::string graph;
   std::string arch;
-  std::string math = "ieee";
+  std::string math = "auto";
   std::string gemm = "auto";
   std::vector<std::string> dims;
   bool no_fuse = false;
