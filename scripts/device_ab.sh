@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# A/B of code-generation knobs on the GPU machine: the jitfuse-vs-cuBLASLt benchmark on the large
-# shapes under each setting given, e.g.
-#   scripts/device_ab.sh BIN_DIR OUT_DIR "" "JITFUSE_WGMMA_BK=64B" "JITFUSE_WGMMA_CLUSTER=2"
-# ("" is the default). Each setting's JSON goes to OUT_DIR/bench_<n>.json.
+# A/B of GEMM configs on the GPU machine: the jitfuse-vs-cuBLASLt benchmark on the large shapes
+# once per CompileOptions::gemm choice given, plus a checked bf16 and tf32x3 run of the example:
+#   scripts/device_ab.sh BIN_DIR OUT_DIR auto "wgmma,cluster=1" mma
+# Each choice's JSON goes to OUT_DIR/bench_<n>.json; JITFUSE_AB_ONLY narrows the cases.
 set -uo pipefail
 bin=$(realpath "$1")
 out=$(realpath "$2")
@@ -12,10 +12,10 @@ ldconfig -p | grep -q libfmt.so.9 || export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$b
 export JITFUSE_SOURCE_DIR="$PWD" JITFUSE_CACHE_DIR=/tmp/jitfuse-cache
 sed 's/"f32"/"bf16"/g' examples/linear_scale_hardtanh_gelu.json > /tmp/example_bf16.json
 n=0
-for setting in "$@"; do
+for gemm in "$@"; do
   n=$((n + 1))
-  echo "===== [$n] ${setting:-default} ($(date -u +%T))"
-  env $setting timeout 150 "$bin/jitfuse_bench" --only "${JITFUSE_AB_ONLY:-8192x8192}" --out "$out/bench_$n.json" 2>&1 | tail -7
-  env $setting timeout 60 "$bin/jitfuse" run /tmp/example_bf16.json --dims M=2048 --random 1 --check 2>&1 | grep -E "check|error"
-  env $setting timeout 60 "$bin/jitfuse" run examples/linear_scale_hardtanh_gelu.json --math tf32x3 --dims M=2048 --random 1 --check 2>&1 | grep -E "check|error"
+  echo "===== [$n] --gemm $gemm ($(date -u +%T))"
+  timeout 150 "$bin/jitfuse_bench" --only "${JITFUSE_AB_ONLY:-8192x8192}" --gemm "$gemm" --out "$out/bench_$n.json" 2>&1 | tail -7
+  timeout 60 "$bin/jitfuse" run /tmp/example_bf16.json --gemm "$gemm" --dims M=2048 --random 1 --check 2>&1 | grep -E "check|error"
+  timeout 60 "$bin/jitfuse" run examples/linear_scale_hardtanh_gelu.json --gemm "$gemm" --math tf32x3 --dims M=2048 --random 1 --check 2>&1 | grep -E "check|error"
 done

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 
 #include <array>
-#include <cstdlib>
 #include <string_view>
 
 namespace jitfuse {
@@ -70,9 +69,8 @@ int wgmma_smem(const GemmConfig& c, int elem, bool split) {
 
 // The Hopper kernel: 128x256 tiles, two consumer warpgroups of 64x256 each (128 f32
 // accumulators a thread), 4 stages of 48 KB; CTA pairs along M share B by TMA multicast (bf16
-// +2%, tf32 +7% on the H100; tf32x3 -1%, so not there). JITFUSE_WGMMA_CLUSTER=1 or 2 overrides
-// that (an experiment knob; it changes the source, so the cache key too), and a GemmChoice's
-// cluster (CompileOptions::gemm "wgmma,cluster=N", or a `jitfuse tune` record) overrides both.
+// +2%, tf32 +7% on the H100; tf32x3 -1%, so not there). A GemmChoice's cluster
+// (CompileOptions::gemm "wgmma,cluster=N", or a `jitfuse tune` record) overrides that.
 // tf32x3 takes 128x128 tiles in 3 stages: the tile sums need a second and third set of
 // accumulators, and each stage holds the small halves too.
 GemmConfig wgmma_config(int elem, MathMode math, const GemmShape& shape, int cluster) {
@@ -80,20 +78,10 @@ GemmConfig wgmma_config(int elem, MathMode math, const GemmShape& shape, int clu
   const bool split = elem == 4 && math == MathMode::tf32x3;
   c.tmpl = GemmTemplate::wgmma;
   c.bm = 128; c.bn = split ? 128 : 256; c.bk = 128 / elem; c.stages = split ? 3 : 4; c.consumers = 2;
-  // JITFUSE_WGMMA_BK=64B: half-depth k-tiles with 64-byte swizzle, twice the stages (an
-  // experiment knob, like JITFUSE_WGMMA_CLUSTER).
-  if (const char* bk = std::getenv("JITFUSE_WGMMA_BK"); bk && std::string_view(bk) == "64B") {
-    c.bk = 64 / elem;
-    c.stages *= 2;
-  }
   c.threads = 128 * (c.consumers + 1);
   c.smem_bytes = wgmma_smem(c, elem, split);
-  const char* env = std::getenv("JITFUSE_WGMMA_CLUSTER");
   const bool one_row = shape.m && *shape.m <= c.bm;
-  const bool want = cluster ? cluster == 2
-                    : env && std::string_view(env) == "2" ? true
-                    : env && std::string_view(env) == "1" ? false
-                                                          : !split;
+  const bool want = cluster ? cluster == 2 : !split;
   c.cluster_m = want && !one_row ? 2 : 1;
   c.note = fmt::format("wgmma + TMA, 2 consumer warpgroups of 64x{} and a producer{}{}", c.bn,
                        split ? " (3 warps of it split f32 into big + small tf32)" : "",
