@@ -192,11 +192,7 @@ int main(int argc, char** argv) {
     results.push_back({{"dtype", cs.dtype}, {"math", std::string(jitfuse::to_string(cs.math))},
                        {"m", cs.m}, {"n", cs.n}, {"k", cs.k}, {"timing", cs.graph ? "cuda graph of 50" : "events"},
                        {"kernel", kernel->build().kernels[0].name},
-                       {"config", [&] {  // the template line of the generated source
-                          const std::string& src = kernel->build().kernels[0].source;
-                          const auto a = src.find('\n') + 1;
-                          return src.substr(a, src.find('\n', a) - a);
-                        }()},
+                       {"config", kernel->build().kernels[0].config},
                        {"jitfuse", timing_json(jf, flops)},
                        {"cublaslt_gemm_bias", timing_json(cb, flops)}});
   }

@@ -20,7 +20,3 @@ __device__ __forceinline__ void jf_cp_async_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
 }
 
-// Shared-window address of a pointer into shared memory, as cp.async and ldmatrix want it.
-__device__ __forceinline__ unsigned jf_smem_addr(const void* p) {
-  return static_cast<unsigned>(__cvta_generic_to_shared(p));
-}

@@ -12,10 +12,6 @@ struct __align__(64) jf_tensor_map {
   unsigned long long opaque[16];
 };
 
-__device__ __forceinline__ unsigned jf_smem_u32(const void* p) {
-  return static_cast<unsigned>(__cvta_generic_to_shared(p));
-}
-
 // --- mbarriers (shared::cta) ---
 
 __device__ __forceinline__ void jf_mbar_init(unsigned bar, unsigned count) {

@@ -17,6 +17,12 @@ __device__ __forceinline__ float jf_ld(const T* __restrict__ p, long long i) {
   return jf_to_float(p[i]);
 }
 
+// Shared-window address of a pointer into shared memory, as the PTX that takes shared addresses
+// (cp.async, ldmatrix, mbarrier, TMA, wgmma descriptors) wants it.
+__device__ __forceinline__ unsigned jf_smem_addr(const void* p) {
+  return static_cast<unsigned>(__cvta_generic_to_shared(p));
+}
+
 // Writes v, converted to T, to element i of p.
 template <class T>
 __device__ __forceinline__ void jf_st(T* __restrict__ p, long long i, float v) {

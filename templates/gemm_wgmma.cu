@@ -125,7 +125,7 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
   extern __shared__ __align__(1024) unsigned char jf_smem[];
   // Barriers first (full[s], empty[s], split[s]: 8 bytes each), then the stages from the next
   // 1024-byte boundary, as the 128-byte swizzle needs.
-  const unsigned bars = jf_smem_u32(jf_smem);
+  const unsigned bars = jf_smem_addr(jf_smem);
   const unsigned tiles = (bars + 24 * JF_STAGES + 1023) & ~1023u;
   auto full = [&](int s) { return bars + 8 * s; };
   auto empty = [&](int s) { return bars + 8 * (JF_STAGES + s); };

@@ -66,6 +66,7 @@ using Stream = CUstream_st*;
 struct KernelArtifact {
   std::string name;         // the CUDA function name
   std::string source;       // the generated CUDA C++
+  std::string config;       // the template instance and why, e.g. "gemm_wgmma.cu (JF_MMA_BF16) 128x256x64 .."
   std::string ptx;          // empty unless CompileOptions::want_ptx
   std::string cubin;
   std::string cache_key;    // hex digest
@@ -82,6 +83,7 @@ struct Build {
   MathMode math = MathMode::ieee;        // as compiled: "auto" resolved to ieee or tf32x3
   std::string explain;                   // the fusion plan as text
   std::string tuned_gemm;                // the GEMM choice a `jitfuse tune` record supplied, or empty
+  std::string tune_key;                  // the key `jitfuse tune` records this problem under
   std::vector<KernelArtifact> kernels;   // in launch order
 };
 

@@ -35,6 +35,9 @@ std::string dim_macro(const char* name, const Dim& d, const char* member) {
 
 std::string var(const Value& v) { return "v_" + v.name; }
 
+// The math a kernel is generated with: "auto" not resolved by the caller (resolve_math) is ieee.
+MathMode effective_math(MathMode m) { return m == MathMode::automatic ? MathMode::ieee : m; }
+
 // The source's parts, assembled in a fixed order.
 struct Builder {
   const TypedGraph& g;
@@ -189,7 +192,7 @@ void emit_gemm(Builder& b, const EmitOptions& options) {
   const Dim M = a.shape[0], K = a.shape[1], N = g.values[gemm.output].shape[1];
   const GemmProblem problem = gemm_problem(g, gemm);
   const bool kn = problem.kn, vec_a = problem.vec_a, vec_b = problem.vec_b;
-  const MathMode math = options.math == MathMode::automatic ? MathMode::ieee : options.math;
+  const MathMode math = effective_math(options.math);
   const GemmConfig c = choose_gemm_config(g.dtype, math, kn, vec_a && vec_b, options.arch,
                                           problem.shape, options.gemm);
 
@@ -360,8 +363,7 @@ Expected<KernelSource> emit_source(const TypedGraph& g, const Plan& plan, int ke
       "// {}; dtype {}{}, {}.\n",
       g.name, kernel, plan.kernels.size(), describe_ops(g, k), b.out.config, to_string(g.dtype),
       g.dtype == DType::f32 && k.kind == KernelKind::gemm
-          ? fmt::format(", math {}", to_string(options.math == MathMode::automatic ? MathMode::ieee
-                                                                               : options.math))
+          ? fmt::format(", math {}", to_string(effective_math(options.math)))
           : "",
       options.arch.name());
   for (std::size_t i = 0; i + 1 < includes.size(); ++i) code += fmt::format("#include \"{}\"\n", includes[i]);

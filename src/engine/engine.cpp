@@ -95,6 +95,7 @@ Expected<KernelArtifact> find_or_compile(Engine::Impl& e, const KernelSource& sr
   KernelArtifact art;
   art.name = src.name;
   art.source = src.code;
+  art.config = src.config;
   art.cache_key = key.digest;
   art.headers = src.includes;
   if (e.disk) art.cache_file = e.disk->path(key).string();
@@ -209,38 +210,45 @@ Expected<Built> Engine::Impl::build(const Graph& graph, const CompileOptions& op
   const MathMode math = resolve_math(out.graph, out.plan, arch, options.math);
   trace.after("plan", [&] { return explain_text(out.graph, out.plan, plan_context(arch, math, nullptr)); });
 
-  // A `jitfuse tune` record for this exact problem, when the caller left the choice to us.
-  if (!gemm.tmpl && gemm.cluster_m == 0 && disk &&
-      std::any_of(out.plan.kernels.begin(), out.plan.kernels.end(),
-                  [](const KernelPlan& k) { return k.kind == KernelKind::gemm; })) {
-    std::vector<std::string> heuristic;
+  // The kernels' sources: first as the heuristic alone generates them, which is what a `jitfuse
+  // tune` record is keyed by, then again only if a choice (the caller's or a record's) differs.
+  std::vector<KernelSource> emitted;
+  auto emit_all = [&](const GemmChoice& choice) -> Status {
+    emitted.clear();
     for (std::size_t i = 0; i < out.plan.kernels.size(); ++i) {
-      JF_ASSIGN_OR_RETURN(KernelSource s, emit_source(out.graph, out.plan, int(i), {arch, math, {}}));
-      heuristic.push_back(std::move(s.code));
+      JF_ASSIGN_OR_RETURN(KernelSource s, emit_source(out.graph, out.plan, int(i), {arch, math, choice}));
+      emitted.push_back(std::move(s));
     }
-    const std::string key = tune_key(heuristic);
-    auto record = load_tune_record(disk->dir(), key);
+    return {};
+  };
+  JF_RETURN_IF_ERROR(emit_all({}));
+  std::vector<std::string> codes;
+  for (const KernelSource& s : emitted) codes.push_back(s.code);
+  out.build.tune_key = tune_key(codes);
+  // A record for this exact problem applies when the caller left the choice to us.
+  const bool any_gemm = std::any_of(out.plan.kernels.begin(), out.plan.kernels.end(),
+                                    [](const KernelPlan& k) { return k.kind == KernelKind::gemm; });
+  if (!gemm.tmpl && gemm.cluster_m == 0 && disk && any_gemm) {
+    auto record = load_tune_record(disk->dir(), out.build.tune_key);
     if (!record.ok()) {
       std::lock_guard lock(mu);
       if (reported.insert(record.error().file).second) {
         log::warn(record.error().to_string() + "; using the heuristic");
       }
     } else if (*record) {
-      auto choice = parse_gemm_choice((*record)->gemm);
-      if (choice.ok()) {
+      if (auto choice = parse_gemm_choice((*record)->gemm); choice.ok()) {
         gemm = *choice;
         out.build.tuned_gemm = (*record)->gemm;
-        trace.after("tune", [&] { return fmt::format("record {}: gemm {}", key, (*record)->gemm); });
+        trace.after("tune", [&] { return fmt::format("record {}: gemm {}", out.build.tune_key, (*record)->gemm); });
       }
     }
   }
+  if (gemm.tmpl || gemm.cluster_m) JF_RETURN_IF_ERROR(emit_all(gemm));
   out.build.graph_name = out.graph.name;
   out.build.arch = arch.name();
   out.build.math = math;
   const std::vector<std::string> nvrtc_opts = nvrtc_options(arch);
-  for (std::size_t i = 0; i < out.plan.kernels.size(); ++i) {
-    JF_ASSIGN_OR_RETURN(KernelSource src,
-                        emit_source(out.graph, out.plan, int(i), {arch, math, gemm}));
+  for (KernelSource& src : emitted) {
     trace.after("emit", [&] { return src.code; });
     const CacheKey key = make_key(src, arch, nvrtc_opts, nvrtc);
     trace.after("key", [&] { return key.digest + " " + key.file_name; });

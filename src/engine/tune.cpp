@@ -2,7 +2,6 @@
 
 #include <fmt/format.h>
 
-#include <cstdlib>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -12,9 +11,6 @@
 #include <xxhash.h>
 
 #include "cache/maintenance.h"
-#include "codegen/emit.h"
-#include "graph/typed_graph.h"
-#include "plan/plan.h"
 
 namespace jitfuse {
 namespace {
@@ -34,22 +30,6 @@ std::string tune_key(const std::vector<std::string>& heuristic_sources) {
   for (const auto& s : heuristic_sources) text += fmt::format("{}\n{}", s.size(), s);
   const XXH128_hash_t h = XXH3_128bits(text.data(), text.size());
   return fmt::format("{:016x}{:016x}", h.high64, h.low64);
-}
-
-Expected<std::string> tune_key_for(const Graph& graph, const CompileOptions& options) {
-  JF_ASSIGN_OR_RETURN(TypedGraph typed, validate(graph));
-  JF_ASSIGN_OR_RETURN(TypedGraph g, specialize(std::move(typed), options.dims));
-  JF_ASSIGN_OR_RETURN(Arch arch, parse_arch(options.arch));
-  const char* env = std::getenv("JITFUSE_DISABLE_FUSION");
-  const bool off = env && *env && std::string_view(env) != "0";  // as the engine reads it
-  const Plan plan = plan_fusion(g, options.fusion && !off);
-  std::vector<std::string> sources;
-  for (std::size_t i = 0; i < plan.kernels.size(); ++i) {
-    const MathMode math = resolve_math(g, plan, arch, options.math);
-    JF_ASSIGN_OR_RETURN(KernelSource s, emit_source(g, plan, int(i), {arch, math, {}}));
-    sources.push_back(std::move(s.code));
-  }
-  return tune_key(sources);
 }
 
 std::filesystem::path tune_path(const std::filesystem::path& cache_dir, const std::string& key) {

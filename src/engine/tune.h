@@ -34,10 +34,6 @@ struct TuneRecord {
 // spells out the ops, attributes, shapes, dtype, plan, arch and math), and the format version.
 std::string tune_key(const std::vector<std::string>& heuristic_sources);
 
-// tune_key for `graph` compiled with `options` (dims baked in, fusion as asked) for `arch`
-// (e.g. "sm_90a"; it must be given).
-Expected<std::string> tune_key_for(const Graph& graph, const CompileOptions& options);
-
 // The file a record lives in.
 std::filesystem::path tune_path(const std::filesystem::path& cache_dir, const std::string& key);
 

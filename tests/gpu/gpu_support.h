@@ -63,10 +63,12 @@ struct Outcome {
   std::string arch;    // what it was compiled for
 };
 
-// Compiles `json`, runs it with random inputs (symbols from `dims`), returns got and want.
+// Compiles `json`, runs it with random inputs (symbols from `dims`), returns got and want. Each
+// tensor named in `offset` starts that many elements past its (256-byte aligned) allocation, as
+// a view such as x[1:] in PyTorch does.
 inline Outcome run(const std::string& json, const CompileOptions& options,
                    const std::map<std::string, std::int64_t>& dims, std::uint64_t seed,
-                   bool with_reference = true) {
+                   bool with_reference = true, const std::map<std::string, int>& offset = {}) {
   const auto t0 = std::chrono::steady_clock::now();
   auto ms_since = [](auto t) {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count();
@@ -82,17 +84,24 @@ inline Outcome run(const std::string& json, const CompileOptions& options,
   o.arch = kernel->build().arch;
   std::map<std::string, io::HostTensor> inputs;
   std::map<std::string, cu::DeviceBuffer> buffers;
+  std::map<std::string, CUdeviceptr> at;  // where each tensor starts in its buffer
   TensorMap tensors;
+  const std::size_t elem = dtype_size(typed->dtype);
+  auto shift = [&](const std::string& name) {
+    auto it = offset.find(name);
+    return it == offset.end() ? std::size_t(0) : std::size_t(it->second) * elem;
+  };
   std::map<std::string, std::int64_t> all = dims;
   for (const auto& [k, v] : options.dims) all[k] = v;
   for (int v : typed->inputs) {
     auto t = io::random_input(*typed, v, all, seed);
     REQUIRE(t.ok());
     const std::string& name = typed->values[v].name;
-    auto b = cu::DeviceBuffer::alloc(t->bytes.size());
+    auto b = cu::DeviceBuffer::alloc(t->bytes.size() + shift(name));
     REQUIRE(b.ok());
-    REQUIRE(cu::copy_to_device(b->ptr(), t->bytes.data(), t->bytes.size()).ok());
-    tensors[name] = Tensor{b->data(), t->shape, t->dtype};
+    at[name] = b->ptr() + shift(name);
+    REQUIRE(cu::copy_to_device(at[name], t->bytes.data(), t->bytes.size()).ok());
+    tensors[name] = Tensor{reinterpret_cast<void*>(at[name]), t->shape, t->dtype};
     buffers[name] = std::move(*b);
     inputs[name] = std::move(*t);
   }
@@ -104,11 +113,12 @@ inline Outcome run(const std::string& json, const CompileOptions& options,
       std::int64_t n = 1;
       for (auto s : shape) n *= s;
       return n;
-    }())) * dtype_size(val.dtype);
+    }())) * dtype_size(val.dtype) + shift(val.name);
     auto b = cu::DeviceBuffer::alloc(bytes);
     REQUIRE(b.ok());
     REQUIRE(cu::fill_bytes(b->ptr(), 0xff, bytes).ok());  // NaN in every dtype
-    tensors[val.name] = Tensor{b->data(), shape, val.dtype};
+    at[val.name] = b->ptr() + shift(val.name);
+    tensors[val.name] = Tensor{reinterpret_cast<void*>(at[val.name]), shape, val.dtype};
     buffers[val.name] = std::move(*b);
   }
   Status launched = kernel->launch(tensors);
@@ -121,7 +131,7 @@ inline Outcome run(const std::string& json, const CompileOptions& options,
     std::int64_t n = 1;
     for (auto s : t.shape) n *= s;
     std::vector<std::byte> bytes(std::size_t(n) * dtype_size(t.dtype));
-    REQUIRE(cu::copy_to_host(bytes.data(), buffers.at(name).ptr(), bytes.size()).ok());
+    REQUIRE(cu::copy_to_host(bytes.data(), at.at(name), bytes.size()).ok());
     o.got[name] = io::decode(t.dtype, bytes);
     o.raw[name] = std::move(bytes);
   }

@@ -23,73 +23,6 @@ std::string broadcast_graph(const char* dtype) {
     "outputs": ["out", "g"]}})", dtype);
 }
 
-// jf_gpu::run, but each tensor named in `offset` starts that many elements past a 256-byte
-// aligned allocation (a view such as x[1:] in PyTorch).
-jf_gpu::Outcome run_offset(const std::string& json, const std::map<std::string, std::int64_t>& dims,
-                           std::uint64_t seed, const std::map<std::string, int>& offset) {
-  jf_gpu::Outcome o;
-  auto graph = parse_graph(json);
-  REQUIRE(graph.ok());
-  auto typed = validate(*graph);
-  REQUIRE(typed.ok());
-  auto kernel = jf_gpu::engine().compile(*graph, {});
-  REQUIRE_MESSAGE(kernel.ok(), kernel.error().to_string(true));
-  const std::size_t elem = dtype_size(typed->dtype);
-  auto shift = [&](const std::string& name) {
-    auto it = offset.find(name);
-    return it == offset.end() ? std::size_t(0) : std::size_t(it->second) * elem;
-  };
-  std::map<std::string, io::HostTensor> inputs;
-  std::map<std::string, cu::DeviceBuffer> buffers;
-  std::map<std::string, CUdeviceptr> at;
-  TensorMap tensors;
-  for (int v : typed->inputs) {
-    auto t = io::random_input(*typed, v, dims, seed);
-    REQUIRE(t.ok());
-    const std::string& name = typed->values[v].name;
-    auto b = cu::DeviceBuffer::alloc(t->bytes.size() + shift(name));
-    REQUIRE(b.ok());
-    at[name] = b->ptr() + shift(name);
-    REQUIRE(cu::copy_to_device(at[name], t->bytes.data(), t->bytes.size()).ok());
-    tensors[name] = Tensor{reinterpret_cast<void*>(at[name]), t->shape, t->dtype};
-    buffers[name] = std::move(*b);
-    inputs[name] = std::move(*t);
-  }
-  for (int v : typed->outputs) {
-    const Value& val = typed->values[v];
-    std::vector<std::int64_t> shape;
-    std::int64_t n = 1;
-    for (const Dim& d : val.shape) {
-      shape.push_back(d.is_symbolic() ? dims.at(d.symbol) : d.size);
-      n *= shape.back();
-    }
-    auto b = cu::DeviceBuffer::alloc(std::size_t(n) * elem + shift(val.name));
-    REQUIRE(b.ok());
-    REQUIRE(cu::fill_bytes(b->ptr(), 0xff, b->size()).ok());  // NaN in every dtype
-    at[val.name] = b->ptr() + shift(val.name);
-    tensors[val.name] = Tensor{reinterpret_cast<void*>(at[val.name]), shape, val.dtype};
-    buffers[val.name] = std::move(*b);
-  }
-  Status launched = kernel->launch(tensors);
-  REQUIRE_MESSAGE(launched.ok(), launched.error().to_string());
-  Status synced = cu::synchronize();
-  REQUIRE_MESSAGE(synced.ok(), synced.error().to_string());
-  for (int v : typed->outputs) {
-    const Tensor& t = tensors.at(typed->values[v].name);
-    std::int64_t n = 1;
-    for (auto s : t.shape) n *= s;
-    std::vector<std::byte> bytes(std::size_t(n) * elem);
-    REQUIRE(cu::copy_to_host(bytes.data(), at.at(typed->values[v].name), bytes.size()).ok());
-    o.got[typed->values[v].name] = io::decode(t.dtype, bytes);
-  }
-  std::map<std::string, HostArray> host;
-  for (const auto& [name, t] : inputs) host[name] = HostArray{t.shape, t.values};
-  auto want = reference_run(*graph, host);
-  REQUIRE(want.ok());
-  for (auto& [name, a] : *want) o.want[name] = std::move(a.data);
-  return o;
-}
-
 }  // namespace
 
 TEST_CASE("gpu: elementwise vector path: odd sizes, broadcasts, f32/f16/bf16, misaligned pointers") {
@@ -129,7 +62,7 @@ TEST_CASE("gpu: elementwise vector path: odd sizes, broadcasts, f32/f16/bf16, mi
           {{"x", 1}, {"y", 1}, {"b", 1}, {"r", 1}, {"s", 1}, {"out", 1}, {"g", 1}}}) {
       CAPTURE(offset.size());
       CAPTURE(offset.begin()->first);
-      jf_gpu::check(run_offset(json, dims, seed++, offset), tol);
+      jf_gpu::check(jf_gpu::run(json, {}, dims, seed++, true, offset), tol);
     }
   }
 }

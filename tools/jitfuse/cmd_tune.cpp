@@ -35,13 +35,10 @@ std::string wanted_template(std::string_view gemm) {
   return "";
 }
 
-// The template line of every kernel of a build (the generated source's second line).
+// The template instance of every kernel of a build.
 std::string config_of(const Build& b) {
   std::string out;
-  for (const auto& k : b.kernels) {
-    const auto a = k.source.find('\n') + 1;
-    out += (out.empty() ? "" : " | ") + k.source.substr(a + 3, k.source.find('\n', a) - a - 3);
-  }
+  for (const auto& k : b.kernels) out += (out.empty() ? "" : " | ") + k.config;
   return out;
 }
 
@@ -104,7 +101,8 @@ int run(const GlobalFlags& global, const Flags& f) {
       c.note = kernel.error().to_string();
     } else {
       const Build& b = kernel->build();
-      if (record.arch.empty()) record.arch = b.arch;
+      record.arch = b.arch;      // every candidate's build names the same problem
+      record.key = b.tune_key;
       c.config = config_of(b);
       std::string sources;
       for (const auto& k : b.kernels) sources += k.source;
@@ -160,11 +158,6 @@ int run(const GlobalFlags& global, const Flags& f) {
   if (record.gemm.empty()) {
     return report(make_error(ErrorCode::cuda, "no candidate ran; nothing recorded"));
   }
-  CompileOptions keyed = *options;
-  keyed.arch = record.arch;
-  auto key = tune_key_for(*graph, keyed);
-  if (!key) return report(key.error());
-  record.key = *key;
   record.graph = g->name;
   record.math = std::string(to_string(options->math));
   record.card = (*gpu)->name();
