@@ -2,7 +2,7 @@
 // jf_epilogue(p, row, col, sum_k A[row,k] * B[k,col]) with an f32 accumulator.
 //
 // Needs from the prologue: JF_KERNEL_NAME, jf_elem_t, struct jf_params with .a and .b,
-// jf_epilogue, JF_M(p), JF_N(p), JF_K(p), JF_B_KN, JF_VEC_A, JF_VEC_B, JF_BM, JF_BN, JF_BK,
+// jf_epilogue_values, JF_STORES, JF_STORE_PTRS(p) (kernels/epilogue.cuh), JF_M(p), JF_N(p), JF_K(p), JF_B_KN, JF_VEC_A, JF_VEC_B, JF_BM, JF_BN, JF_BK,
 // JF_WM, JF_WN (warp tile), JF_STAGES, JF_THREADS, JF_SMEM_BYTES, and exactly one of
 //   JF_MMA_F16    (jf_elem_t = jf_f16,  m16n8k16)
 //   JF_MMA_BF16   (jf_elem_t = jf_bf16, m16n8k16)
@@ -27,6 +27,7 @@
 // loaders live in kernels/gemm_mma_load.cuh.
 // Fragments are double-buffered in registers, one k-step ahead, across tile boundaries too.
 #include "jitfuse/kernels/cp_async.cuh"
+#include "jitfuse/kernels/epilogue.cuh"
 #include "jitfuse/kernels/gemm_grid.cuh"
 #include "jitfuse/kernels/gemm_mma_load.cuh"
 #include "jitfuse/kernels/mma.cuh"
@@ -324,8 +325,8 @@ extern "C" __global__ void __launch_bounds__(JF_THREADS) JF_KERNEL_NAME(const jf
 #pragma unroll
       for (int nt = 0; nt < NT; ++nt) {
         const int col = n0 + wn + nt * 8 + 2 * t;
-        if (col < N) jf_epilogue(p, row, col, acc[mt][nt][2 * h]);
-        if (col + 1 < N) jf_epilogue(p, row, col + 1, acc[mt][nt][2 * h + 1]);
+        if (col + 1 < N) jf_epilogue_pair(p, row, col, acc[mt][nt][2 * h], acc[mt][nt][2 * h + 1]);
+        else if (col < N) jf_epilogue(p, row, col, acc[mt][nt][2 * h]);
       }
     }
   }

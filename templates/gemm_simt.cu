@@ -2,7 +2,7 @@
 // The "ieee" math mode, and the fallback for every dtype on archs without the needed mma (sm_75+).
 //
 // Needs from the prologue: JF_KERNEL_NAME, jf_elem_t (float, jf_f16 or jf_bf16), struct jf_params
-// with .a and .b, jf_epilogue, JF_M(p), JF_N(p), JF_K(p), JF_B_KN, JF_VEC_A, JF_VEC_B,
+// with .a and .b, jf_epilogue_values, JF_STORES, JF_STORE_PTRS(p) (kernels/epilogue.cuh), JF_M(p), JF_N(p), JF_K(p), JF_B_KN, JF_VEC_A, JF_VEC_B,
 // JF_BM, JF_BN, JF_BK (block tile), JF_TM, JF_TN (thread tile), JF_THREADS, JF_SMEM_BYTES.
 //
 // Constraints (static_asserted below):
@@ -16,6 +16,7 @@
 // Each thread owns TM x TN outputs: TM/4 groups of 4 rows, spaced BM/(TM/4) apart, and likewise
 // for columns, so its operands are float4 reads that a warp makes without bank conflicts.
 // Global tiles are prefetched into registers while the other smem buffer is in use.
+#include "jitfuse/kernels/epilogue.cuh"
 #include "jitfuse/kernels/gemm_grid.cuh"
 
 namespace jf_simt {

@@ -6,13 +6,15 @@
 //
 // Needs from the prologue: JF_KERNEL_NAME, jf_elem_t, struct jf_params with jf_tensor_map
 // members tma_a (A as [M,K], box JF_BK x JF_BM) and tma_b (B as [N,K], box JF_BK x
-// JF_BN / JF_CLUSTER_M), both swizzled by the box's row bytes (JF_BK * E) and zero-filled; jf_epilogue, JF_M(p), JF_N(p), JF_K(p), JF_BM, JF_BN,
+// JF_BN / JF_CLUSTER_M), both swizzled by the box's row bytes (JF_BK * E) and zero-filled; jf_epilogue_values, JF_STORES, JF_STORE_PTRS(p) (kernels/epilogue.cuh), JF_M(p), JF_N(p), JF_K(p), JF_BM, JF_BN,
 // JF_BK, JF_STAGES, JF_CONSUMERS, JF_CLUSTER_M, JF_THREADS, JF_SMEM_BYTES, and exactly one of
 //   JF_MMA_F16, JF_MMA_BF16
 //   JF_MMA_TF32    f32 inputs multiplied as tf32 (the tensor cores ignore the low 13 mantissa bits)
 //   JF_MMA_TF32X3  x = big + small, both tf32, three products per k-step (small*small dropped):
 //                  near-f32 accuracy. Warps 1-3 of the producer warpgroup split each landed stage
 //                  in place (big) and into a second buffer (small) before the consumers read it.
+//                  JF_SUM_KTILES (default 1): k-tiles the tensor cores sum before each rounded
+//                  f32 add.
 //
 // Constraints (static_asserted below), with E = sizeof(jf_elem_t):
 //   JF_BK * E == 128 or 64 (a tile row is one 128- or 64-byte swizzle row), JF_BN in {64, 128, 256},
@@ -29,6 +31,7 @@
 // is then JF_BN / 2 rows, and a stage is free only when the consumers of both CTAs released it,
 // so they arrive on empty[s] in every CTA of the cluster. The grid is rounded up to whole
 // clusters; a CTA whose tile lies below M still loads its half of B and stores nothing.
+#include "jitfuse/kernels/epilogue.cuh"
 #include "jitfuse/kernels/gemm_grid.cuh"
 #include "jitfuse/kernels/hopper.cuh"
 #include "jitfuse/kernels/wgmma_ops.cuh"
@@ -57,6 +60,17 @@ constexpr bool kSplit = true;
 constexpr bool kSplit = false;
 #endif
 constexpr int STAGE = kSplit ? 2 * LOADED : LOADED;  // + the small halves: A then B, as loaded
+// The epilogue's staging: 2 KB a consumer warp, 16 rows of 128 bytes.
+constexpr int EPI_WARP = 2048;
+constexpr int CHUNK_COLS = 128 / E;
+constexpr int EPI_BYTES = JF_CONSUMERS * 4 * EPI_WARP;
+static_assert(JF_BN % CHUNK_COLS == 0, "gemm_wgmma: JF_BN must be a multiple of 128 bytes of columns");
+#if defined(JF_SUM_KTILES)
+constexpr int kSumKtiles = JF_SUM_KTILES;  // tf32x3: k-tiles the tensor cores sum before a rounded add
+#else
+constexpr int kSumKtiles = 1;
+#endif
+static_assert(kSumKtiles >= 1, "gemm_wgmma: JF_SUM_KTILES must be at least 1");
 
 #if defined(JF_MMA_F16) || defined(JF_MMA_BF16)
 static_assert(E == 2, "gemm_wgmma: JF_MMA_F16/BF16 need a 2-byte jf_elem_t");
@@ -70,8 +84,24 @@ static_assert(JF_THREADS == 128 * (JF_CONSUMERS + 1), "gemm_wgmma: JF_THREADS mu
 static_assert(JF_STAGES >= 2, "gemm_wgmma: JF_STAGES must be at least 2");
 static_assert(JF_CLUSTER_M == 1 || JF_CLUSTER_M == 2, "gemm_wgmma: JF_CLUSTER_M must be 1 or 2");
 constexpr int B_PART = JF_BN / JF_CLUSTER_M;  // rows of B each CTA of a cluster loads
-static_assert(JF_SMEM_BYTES == JF_STAGES * STAGE + 2048,
-              "gemm_wgmma: JF_SMEM_BYTES must be STAGES * (BM + BN) * BK * E * (2 for tf32x3) + 2048");
+static_assert(JF_SMEM_BYTES == JF_STAGES * STAGE + EPI_BYTES + 2048,
+              "gemm_wgmma: JF_SMEM_BYTES must be STAGES * (BM + BN) * BK * E * (2 for tf32x3) + "
+              "CONSUMERS * 8 KB (the epilogue's staging) + 2048");
+
+// Two elements, adjacent in a row, to shared memory: one 4- or 8-byte store.
+__device__ __forceinline__ void epi_st_pair(unsigned at, jf_elem_t a, jf_elem_t b) {
+  if constexpr (E == 2) {
+    unsigned short x, y;
+    memcpy(&x, &a, 2);
+    memcpy(&y, &b, 2);
+    asm volatile("st.shared.b32 [%0], %1;\n" ::"r"(at), "r"(unsigned(x) | (unsigned(y) << 16)) : "memory");
+  } else {
+    unsigned x, y;
+    memcpy(&x, &a, 4);
+    memcpy(&y, &b, 4);
+    asm volatile("st.shared.v2.b32 [%0], {%1, %2};\n" ::"r"(at), "r"(x), "r"(y) : "memory");
+  }
+}
 
 __device__ __forceinline__ unsigned long long desc(unsigned addr) {
   return ROW == 128 ? jf_wgmma_desc_sw128(addr) : jf_wgmma_desc_sw64(addr);
@@ -127,6 +157,7 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
   // 1024-byte boundary, as the 128-byte swizzle needs.
   const unsigned bars = jf_smem_addr(jf_smem);
   const unsigned tiles = (bars + 24 * JF_STAGES + 1023) & ~1023u;
+  const unsigned epi = tiles + JF_STAGES * STAGE;  // the epilogue's staging, EPI_BYTES
   auto full = [&](int s) { return bars + 8 * s; };
   auto empty = [&](int s) { return bars + 8 * (JF_STAGES + s); };
   auto split = [&](int s) { return bars + 8 * (2 * JF_STAGES + s); };
@@ -134,13 +165,22 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
   auto ready = [&](int s) { return kSplit ? split(s) : full(s); };
 
   const int M = JF_M(p), N = JF_N(p), K = JF_K(p);
-  // Clusters take tiles in the grouped order; CTA `rank` of a cluster takes row `rank` of it.
+  // Tiles of a cluster (JF_CLUSTER_M of them, one column of vertically adjacent tiles) in the
+  // grouped order; CTA `rank` of a cluster takes row `rank` of each. The grid may be smaller than
+  // the tile count (persistent): cluster i takes tiles i, i + clusters, ... Both CTAs of a
+  // cluster walk the same tiles, in step.
   const int rank = JF_CLUSTER_M > 1 ? int(jf_cluster_ctarank()) : 0;
   const int tiles_m = (M + JF_BM - 1) / JF_BM;
-  int tile_m, tile_n;
-  jf_gemm_tile(blockIdx.x / JF_CLUSTER_M, (tiles_m + JF_CLUSTER_M - 1) / JF_CLUSTER_M,
-               (N + JF_BN - 1) / JF_BN, tile_m, tile_n);
-  const int m0 = (tile_m * JF_CLUSTER_M + rank) * JF_BM, n0 = tile_n * JF_BN;
+  const int cluster_rows = (tiles_m + JF_CLUSTER_M - 1) / JF_CLUSTER_M;
+  const int tiles_n = (N + JF_BN - 1) / JF_BN;
+  const int tile_count = cluster_rows * tiles_n;
+  const int first_tile = blockIdx.x / JF_CLUSTER_M, tile_step = gridDim.x / JF_CLUSTER_M;
+  auto origin = [&](int tile, int& m0, int& n0) {
+    int tm, tn;
+    jf_gemm_tile(tile, cluster_rows, tiles_n, tm, tn);
+    m0 = (tm * JF_CLUSTER_M + rank) * JF_BM;
+    n0 = tn * JF_BN;
+  };
   const int kt_count = (K + JF_BK - 1) / JF_BK;
   const int wg = threadIdx.x / 128;  // 0: the producer
 
@@ -160,32 +200,42 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
   __syncthreads();
 #endif
 
+  // Every role counts k-tiles over all of this CTA's tiles: k-tile `it` (0, 1, ...) lives in
+  // stage it % JF_STAGES, in that stage's use number it / JF_STAGES (the barrier phase).
   if (wg == 0) {
 #if JF_CONSUMERS > 1
     jf_setmaxnreg_dec<40>();
 #endif
     if (threadIdx.x == 0) {
-      for (int kt = 0; kt < kt_count; ++kt) {
-        const int s = kt % JF_STAGES;
-        if (kt >= JF_STAGES) jf_mbar_wait(empty(s), ((kt / JF_STAGES) - 1) & 1);
-        jf_mbar_arrive_expect_tx(full(s), LOADED);
-        const unsigned a = tiles + s * STAGE;
-        jf_tma_load_2d(a, &p.tma_a, kt * JF_BK, m0, full(s));
+      int it = 0;
+      for (int tile = first_tile; tile < tile_count; tile += tile_step) {
+        int m0, n0;
+        origin(tile, m0, n0);
+        for (int kt = 0; kt < kt_count; ++kt, ++it) {
+          const int s = it % JF_STAGES;
+          if (it >= JF_STAGES) jf_mbar_wait(empty(s), ((it / JF_STAGES) - 1) & 1);
+          jf_mbar_arrive_expect_tx(full(s), LOADED);
+          const unsigned a = tiles + s * STAGE;
+          jf_tma_load_2d(a, &p.tma_a, kt * JF_BK, m0, full(s));
 #if JF_CLUSTER_M > 1
-        jf_tma_load_2d_multicast(a + A_STAGE + rank * B_PART * ROW, &p.tma_b, kt * JF_BK,
-                                 n0 + rank * B_PART, full(s), (1u << JF_CLUSTER_M) - 1);
+          jf_tma_load_2d_multicast(a + A_STAGE + rank * B_PART * ROW, &p.tma_b, kt * JF_BK,
+                                   n0 + rank * B_PART, full(s), (1u << JF_CLUSTER_M) - 1);
 #else
-        jf_tma_load_2d(a + A_STAGE, &p.tma_b, kt * JF_BK, n0, full(s));
+          jf_tma_load_2d(a + A_STAGE, &p.tma_b, kt * JF_BK, n0, full(s));
 #endif
+        }
       }
     } else if (kSplit && threadIdx.x >= 32) {
-      for (int kt = 0; kt < kt_count; ++kt) {
-        const int s = kt % JF_STAGES;
-        jf_mbar_wait(full(s), (kt / JF_STAGES) & 1);
-        split_stage(tiles + s * STAGE, threadIdx.x - 32, 96);
-        asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");  // for the wgmma reads
-        __syncwarp();
-        if (threadIdx.x % 32 == 0) jf_mbar_arrive(split(s));
+      int it = 0;
+      for (int tile = first_tile; tile < tile_count; tile += tile_step) {
+        for (int kt = 0; kt < kt_count; ++kt, ++it) {
+          const int s = it % JF_STAGES;
+          jf_mbar_wait(full(s), (it / JF_STAGES) & 1);
+          split_stage(tiles + s * STAGE, threadIdx.x - 32, 96);
+          asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");  // for the wgmma reads
+          __syncwarp();
+          if (threadIdx.x % 32 == 0) jf_mbar_arrive(split(s));
+        }
       }
     }
   } else {
@@ -193,25 +243,20 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
     jf_setmaxnreg_inc<232>();
 #endif
     const int c = wg - 1;
-    float acc[MI][ACC];
-#pragma unroll
-    for (int mi = 0; mi < MI; ++mi) {
-#pragma unroll
-      for (int i = 0; i < ACC; ++i) acc[mi][i] = 0.0f;
-    }
+    const int t = threadIdx.x % 128, w = t / 32, l = t % 32;
     // Releases stage s in every CTA of the cluster.
     auto release = [&](int s) {
-      if (threadIdx.x % 128 != 0) return;
+      if (t != 0) return;
 #if JF_CLUSTER_M > 1
       for (int r = 0; r < JF_CLUSTER_M; ++r) jf_mbar_arrive_cluster(empty(s), r);
 #else
       jf_mbar_arrive(empty(s));
 #endif
     };
-    // Issues k-tile kt's products into d (with `fresh`, d is overwritten, not added to).
-    auto issue = [&](int kt, float (&d)[MI][ACC], bool fresh) {
-      const int s = kt % JF_STAGES;
-      jf_mbar_wait(ready(s), (kt / JF_STAGES) & 1);
+    // Issues k-tile `it`'s products into d (with `fresh`, d is overwritten, not added to).
+    auto issue = [&](int it, float (&d)[MI][ACC], bool fresh) {
+      const int s = it % JF_STAGES;
+      jf_mbar_wait(ready(s), (it / JF_STAGES) & 1);
       const unsigned a = tiles + s * STAGE + c * WG_M * ROW;
       const unsigned b = tiles + s * STAGE + A_STAGE;
       jf_wgmma_fence();
@@ -231,59 +276,116 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
       }
       jf_wgmma_commit();
     };
-    if constexpr (!kSplit) {
-      for (int kt = 0; kt < kt_count; ++kt) {
-        issue(kt, acc, false);
-        jf_wgmma_wait<1>();  // tile kt - 1's products are done: its stage can be refilled
-        if (kt > 0) release((kt - 1) % JF_STAGES);
-      }
-      jf_wgmma_wait<0>();
+
+    float acc[MI][ACC];
+    int it = 0;
+    for (int tile = first_tile; tile < tile_count; tile += tile_step) {
+      int m0, n0;
+      origin(tile, m0, n0);
+      if constexpr (!kSplit) {
+        for (int kt = 0; kt < kt_count; ++kt, ++it) {
+          issue(it, acc, kt == 0);
+          jf_wgmma_wait<1>();  // k-tile it - 1's products are done: its stage can be refilled
+          if (kt > 0) release((it - 1) % JF_STAGES);
+        }
+        jf_wgmma_wait<0>();
+        release((it - 1) % JF_STAGES);
 #pragma unroll
-      for (int mi = 0; mi < MI; ++mi) jf_wgmma_fence_regs(acc[mi]);
-    } else {
-      // tf32x3: the tensor cores' f32 accumulation truncates, an error that grows with K, so each
-      // k-tile is summed apart (two buffers: one in flight, one being added) and added to acc
-      // with a rounded FADD.
-      float part[2][MI][ACC];
-      auto merge = [&](float (&d)[MI][ACC]) {
+        for (int mi = 0; mi < MI; ++mi) jf_wgmma_fence_regs(acc[mi]);
+      } else {
+        // tf32x3: the tensor cores' f32 accumulation truncates, an error that grows with the
+        // length of the sum, so they sum kSumKtiles k-tiles at a time into `part`, which is
+        // then added to acc with a rounded FADD. Reading `part` needs its products finished
+        // (wait<0>): with a second buffer in flight instead, ptxas serializes every wgmma.
+        float part[MI][ACC];
 #pragma unroll
         for (int mi = 0; mi < MI; ++mi) {
-          jf_wgmma_fence_regs(d[mi]);
 #pragma unroll
-          for (int i = 0; i < ACC; ++i) acc[mi][i] += d[mi][i];
+          for (int i = 0; i < ACC; ++i) acc[mi][i] = 0.0f;
         }
-      };
-      for (int kt = 0; kt < kt_count; kt += 2) {
-        issue(kt, part[0], true);
-        jf_wgmma_wait<1>();
-        if (kt > 0) {
-          merge(part[1]);
-          release((kt - 1) % JF_STAGES);
-        }
-        if (kt + 1 < kt_count) {
-          issue(kt + 1, part[1], true);
-          jf_wgmma_wait<1>();
-          merge(part[0]);
-          release(kt % JF_STAGES);
+        for (int kt = 0; kt < kt_count; ++kt, ++it) {
+          const bool first = kt % kSumKtiles == 0;
+          issue(it, part, first);
+          if (kt % kSumKtiles == kSumKtiles - 1 || kt + 1 == kt_count) {
+            jf_wgmma_wait<0>();
+            if (kt > 0 && !first) release((it - 1) % JF_STAGES);
+#pragma unroll
+            for (int mi = 0; mi < MI; ++mi) {
+              jf_wgmma_fence_regs(part[mi]);
+#pragma unroll
+              for (int i = 0; i < ACC; ++i) acc[mi][i] += part[mi][i];
+            }
+            release(it % JF_STAGES);
+          } else {
+            jf_wgmma_wait<1>();  // k-tile it - 1's products are done: its stage can be refilled
+            if (kt > 0 && !first) release((it - 1) % JF_STAGES);
+          }
         }
       }
-      jf_wgmma_wait<0>();
-      if ((kt_count - 1) % 2 == 0) merge(part[0]);
-      else merge(part[1]);
-    }
 
-    const int t = threadIdx.x % 128, w = t / 32, l = t % 32;
+      // The fused epilogue, from registers, while the producer already loads the next tile.
+      // Accumulator (m64 tile mi, thread t = 32 w + l): acc[mi][4 j + 2 h + q] is row
+      // 16 w + 8 h + l / 4, column 8 j + 2 (l % 4) + q.
+      // With one output, each warp stages chunks of its 16 rows x CHUNK_COLS (128 bytes a row)
+      // in its own 2 KB of shared memory and writes them out a 128-byte row per 8 lanes, 16
+      // bytes a lane; a chunk past N, or an output whose rows are not 16-byte aligned, takes
+      // the paired stores from registers.
+      jf_elem_t* const outs[JF_STORES] = {JF_STORE_PTRS(p)};
+      const bool staged = JF_STORES == 1 &&
+                          (reinterpret_cast<unsigned long long>(outs[0]) & 15) == 0 &&
+                          (static_cast<long long>(N) * E) % 16 == 0;
+      const unsigned buf = epi + (c * 4 + w) * EPI_WARP;
 #pragma unroll
-    for (int mi = 0; mi < MI; ++mi) {
+      for (int mi = 0; mi < MI; ++mi) {
+        const int row0 = m0 + c * WG_M + mi * 64 + 16 * w;  // the warp's first row
 #pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        const int row = m0 + c * WG_M + mi * 64 + 16 * w + 8 * h + l / 4;
-        if (row >= M) continue;
+        for (int cc = 0; cc < JF_BN / CHUNK_COLS; ++cc) {
+          const int col0 = n0 + cc * CHUNK_COLS;
+          if (staged && col0 + CHUNK_COLS <= N) {
 #pragma unroll
-        for (int j = 0; j < JF_BN / 8; ++j) {
-          const int col = n0 + 8 * j + 2 * (l % 4);
-          if (col < N) jf_epilogue(p, row, col, acc[mi][4 * j + 2 * h]);
-          if (col + 1 < N) jf_epilogue(p, row, col + 1, acc[mi][4 * j + 2 * h + 1]);
+            for (int h = 0; h < 2; ++h) {
+              const int r = 8 * h + l / 4, row = row0 + r;
+              if (row >= M) continue;  // the epilogue may read other [M, N] inputs at row
+#pragma unroll
+              for (int jj = 0; jj < CHUNK_COLS / 8; ++jj) {
+                const int j = cc * (CHUNK_COLS / 8) + jj, cl = 8 * jj + 2 * (l % 4);
+                float v0[JF_STORES], v1[JF_STORES];
+                jf_epilogue_values(p, row, col0 + cl, acc[mi][4 * j + 2 * h], v0);
+                jf_epilogue_values(p, row, col0 + cl + 1, acc[mi][4 * j + 2 * h + 1], v1);
+                // 16-byte chunks of a row XOR-swizzled by row % 8: conflict-free both ways.
+                const unsigned at = buf + r * 128 + ((((cl * E) / 16) ^ (r % 8)) * 16) + (cl * E) % 16;
+                epi_st_pair(at, jf_from_float<jf_elem_t>(v0[0]), jf_from_float<jf_elem_t>(v1[0]));
+              }
+            }
+            __syncwarp();
+#pragma unroll
+            for (int i = 0; i < 4; ++i) {
+              const int v = l + 32 * i, r = v / 8, chunk = v % 8, row = row0 + r;
+              unsigned x[4];
+              asm volatile("ld.shared.v4.b32 {%0, %1, %2, %3}, [%4];\n"
+                           : "=r"(x[0]), "=r"(x[1]), "=r"(x[2]), "=r"(x[3])
+                           : "r"(buf + r * 128 + ((chunk ^ (r % 8)) * 16)));
+              if (row < M) {
+                jf_elem_t* dst = outs[0] + static_cast<long long>(row) * N + col0 + chunk * (16 / E);
+                asm volatile("st.global.v4.b32 [%0], {%1, %2, %3, %4};\n"
+                             ::"l"(dst), "r"(x[0]), "r"(x[1]), "r"(x[2]), "r"(x[3]) : "memory");
+              }
+            }
+            __syncwarp();
+          } else {
+#pragma unroll
+            for (int h = 0; h < 2; ++h) {
+              const int row = row0 + 8 * h + l / 4;
+              if (row >= M) continue;
+#pragma unroll
+              for (int jj = 0; jj < CHUNK_COLS / 8; ++jj) {
+                const int j = cc * (CHUNK_COLS / 8) + jj, col = col0 + 8 * jj + 2 * (l % 4);
+                const float v0 = acc[mi][4 * j + 2 * h], v1 = acc[mi][4 * j + 2 * h + 1];
+                if (col + 1 < N) jf_epilogue_pair(p, row, col, v0, v1);
+                else if (col < N) jf_epilogue(p, row, col, v0);
+              }
+            }
+          }
         }
       }
     }

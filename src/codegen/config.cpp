@@ -61,10 +61,10 @@ constexpr MmaTile kTf32x3 = {64, 64, 32, 32, 32, 3, "64x64 tiles: three products
 constexpr MmaTile kUnaligned = {128, 128, 32, 64, 32, 4, "rows are not 16-byte aligned: element-wise loads"};
 
 // Must equal the static_assert in templates/gemm_wgmma.cu: STAGES of A [BM][BK] and B [BN][BK]
-// (twice for tf32x3: big and small halves), plus barriers and the 1024-byte alignment the
-// swizzle needs.
+// (twice for tf32x3: big and small halves), 2 KB a consumer warp for the epilogue's staging,
+// plus barriers and the 1024-byte alignment the swizzle needs.
 int wgmma_smem(const GemmConfig& c, int elem, bool split) {
-  return c.stages * (c.bm + c.bn) * c.bk * elem * (split ? 2 : 1) + 2048;
+  return c.stages * (c.bm + c.bn) * c.bk * elem * (split ? 2 : 1) + c.consumers * 8192 + 2048;
 }
 
 // The Hopper kernel: 128x256 tiles, two consumer warpgroups of 64x256 each (128 f32
@@ -73,7 +73,12 @@ int wgmma_smem(const GemmConfig& c, int elem, bool split) {
 // (CompileOptions::gemm "wgmma,cluster=N", or a `jitfuse tune` record) overrides that.
 // tf32x3 takes 128x128 tiles in 3 stages: the tile sums need a second and third set of
 // accumulators, and each stage holds the small halves too.
-GemmConfig wgmma_config(int elem, MathMode math, const GemmShape& shape, int cluster) {
+// tf32x3: k-tiles of 32 the tensor cores sum (truncating) before each rounded f32 add. Reading
+// the partial sum needs its wgmma finished, a pipeline drain each time; see bench/NOTES.md v3.
+constexpr int kTf32x3SumKtiles = 4;
+
+GemmConfig wgmma_config(int elem, MathMode math, const GemmShape& shape, const GemmChoice& choice) {
+  const int cluster = choice.cluster_m;
   GemmConfig c;
   const bool split = elem == 4 && math == MathMode::tf32x3;
   c.tmpl = GemmTemplate::wgmma;
@@ -83,9 +88,13 @@ GemmConfig wgmma_config(int elem, MathMode math, const GemmShape& shape, int clu
   const bool one_row = shape.m && *shape.m <= c.bm;
   const bool want = cluster ? cluster == 2 : !split;
   c.cluster_m = want && !one_row ? 2 : 1;
-  c.note = fmt::format("wgmma + TMA, 2 consumer warpgroups of 64x{} and a producer{}{}", c.bn,
+  c.persistent = choice.persistent != 0;
+  if (split) c.sum_ktiles = choice.sum_ktiles ? choice.sum_ktiles : kTf32x3SumKtiles;
+  c.note = fmt::format("wgmma + TMA, 2 consumer warpgroups of 64x{} and a producer{}{}{}", c.bn,
                        split ? " (3 warps of it split f32 into big + small tf32)" : "",
-                       c.cluster_m > 1 ? ", CTA pairs sharing B by multicast" : "");
+                       c.cluster_m > 1 ? ", CTA pairs sharing B by multicast" : "",
+                       c.persistent ? ", one CTA an SM looping over tiles (the producer loads the "
+                                      "next tile during the epilogue)" : "");
   return c;
 }
 
@@ -135,8 +144,9 @@ std::string GemmConfig::describe() const {
   }
   if (tmpl == GemmTemplate::wgmma) {
     return fmt::format("gemm_wgmma.cu ({}) {}x{}x{} tiles, {} consumer warpgroups, {} stages, {} "
-                       "threads, {} B smem, clusters of {}", mma_macro, bm, bn, bk, consumers,
-                       stages, threads, smem_bytes, cluster_m);
+                       "threads, {} B smem, clusters of {}{}{}", mma_macro, bm, bn, bk, consumers,
+                       stages, threads, smem_bytes, cluster_m, persistent ? ", persistent" : "",
+                       sum_ktiles ? fmt::format(", tile sums of {} k-tiles", sum_ktiles) : "");
   }
   return fmt::format("gemm_mma.cu ({}) {}x{}x{} tiles, {}x{} per warp, {} stages, {} threads, "
                      "{} B smem", mma_macro, bm, bn, bk, wm, wn, stages, threads, smem_bytes);
@@ -179,7 +189,7 @@ GemmConfig choose_gemm_config(DType dtype, MathMode math, bool kn, bool aligned,
     const bool wgmma = no_wgmma.empty() && prefer != GemmTemplate::mma &&
                        (prefer == GemmTemplate::wgmma || tiles(shape, 128, 256) >= kFillGrid ||
                         (math == MathMode::tf32x3 && wgmma_tf32x3_applies(kn, aligned, arch, shape)));
-    if (wgmma) c = wgmma_config(elem, math, shape, choice.cluster_m);
+    if (wgmma) c = wgmma_config(elem, math, shape, choice);
     else if (!aligned) c = from_tile(kUnaligned, elem, kn);
     else if (dtype != DType::f32) c = pick(k16bit, elem, kn, arch, shape);
     else if (math == MathMode::tf32) c = pick(kTf32, elem, kn, arch, shape);
@@ -204,6 +214,8 @@ std::string GemmChoice::text() const {
   if (!tmpl) return "auto";
   std::string out = *tmpl == GemmTemplate::simt ? "simt" : *tmpl == GemmTemplate::mma ? "mma" : "wgmma";
   if (cluster_m) out += fmt::format(",cluster={}", cluster_m);
+  if (persistent >= 0) out += fmt::format(",persistent={}", persistent);
+  if (sum_ktiles) out += fmt::format(",sum={}", sum_ktiles);
   return out;
 }
 
@@ -211,10 +223,11 @@ Expected<GemmChoice> parse_gemm_choice(std::string_view text) {
   auto bad = [&](std::string why) {
     return make_error(ErrorCode::bad_option,
                       fmt::format("gemm choice \"{}\": {}; expected auto, wgmma, mma or simt, "
-                                  "optionally wgmma,cluster=1 or wgmma,cluster=2", text, why));
+                                  "wgmma optionally with settings cluster=1|2, persistent=0|1 "
+                                  "and sum=1|2|4|8 (\"wgmma,cluster=2,persistent=1\")", text, why));
   };
   GemmChoice c;
-  const std::size_t comma = text.find(',');
+  std::size_t comma = text.find(',');
   const std::string_view name = text.substr(0, comma);
   if (name.empty() || name == "auto") {
     if (comma != std::string_view::npos) return bad("auto takes no settings");
@@ -224,12 +237,29 @@ Expected<GemmChoice> parse_gemm_choice(std::string_view text) {
   else if (name == "mma") c.tmpl = GemmTemplate::mma;
   else if (name == "wgmma") c.tmpl = GemmTemplate::wgmma;
   else return bad(fmt::format("unknown template \"{}\"", name));
-  if (comma == std::string_view::npos) return c;
-  const std::string_view setting = text.substr(comma + 1);
-  if (c.tmpl != GemmTemplate::wgmma) return bad("only wgmma takes settings");
-  if (setting == "cluster=1") c.cluster_m = 1;
-  else if (setting == "cluster=2") c.cluster_m = 2;
-  else return bad(fmt::format("unknown setting \"{}\"", setting));
+  while (comma != std::string_view::npos) {
+    const std::size_t start = comma + 1;
+    comma = text.find(',', start);
+    const std::string_view setting = text.substr(start, comma == std::string_view::npos ? comma : comma - start);
+    if (c.tmpl != GemmTemplate::wgmma) return bad("only wgmma takes settings");
+    int* slot = nullptr;
+    int value = -1;
+    if (setting == "cluster=1" || setting == "cluster=2") {
+      slot = &c.cluster_m;
+      value = setting.back() - '0';
+    } else if (setting == "persistent=0" || setting == "persistent=1") {
+      slot = &c.persistent;
+      value = setting.back() - '0';
+    } else if (setting == "sum=1" || setting == "sum=2" || setting == "sum=4" || setting == "sum=8") {
+      slot = &c.sum_ktiles;
+      value = setting.back() - '0';
+    } else {
+      return bad(fmt::format("unknown setting \"{}\"", setting));
+    }
+    const bool taken = slot == &c.persistent ? *slot >= 0 : *slot != 0;
+    if (taken) return bad(fmt::format("\"{}\" is set twice", setting.substr(0, setting.find('='))));
+    *slot = value;
+  }
   return c;
 }
 

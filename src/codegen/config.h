@@ -20,6 +20,8 @@ struct GemmConfig {
   int wm = 0, wn = 0, stages = 0;    // mma: warp tile; mma and wgmma: pipeline depth
   int consumers = 0;                 // wgmma: consumer warpgroups (one producer besides)
   int cluster_m = 1;                 // wgmma: CTAs per cluster along M, sharing B by multicast
+  bool persistent = false;           // wgmma: one CTA an SM, each walking its share of the tiles
+  int sum_ktiles = 0;                // wgmma tf32x3: k-tiles summed in the tensor cores per f32 add
   int tm = 0, tn = 0;                // simt: thread tile
   int threads = 0;
   int smem_bytes = 0;                // dynamic shared memory per block
@@ -33,17 +35,25 @@ struct GemmConfig {
 };
 
 // What the caller (or a `jitfuse tune` record) asks of the GEMM config: a template, and for wgmma
-// whether CTA pairs share B. Unset fields leave the choice to the heuristic.
+// whether CTA pairs share B and whether the grid is persistent. Unset fields leave the choice to
+// the heuristic.
 struct GemmChoice {
   std::optional<GemmTemplate> tmpl;
-  int cluster_m = 0;  // wgmma: 1 or 2; 0 = the heuristic's
+  int cluster_m = 0;   // wgmma: 1 or 2; 0 = the heuristic's
+  int persistent = -1;  // wgmma: 0 or 1; -1 = the heuristic's
+  int sum_ktiles = 0;   // wgmma tf32x3: 1, 2, 4 or 8; 0 = the heuristic's
 
-  // "auto", "wgmma", "wgmma,cluster=2", "mma", "simt": what parse_gemm_choice reads.
+  // Nothing asked: the heuristic (or a tune record) decides.
+  bool is_auto() const { return !tmpl && cluster_m == 0 && persistent < 0 && sum_ktiles == 0; }
+  // "auto", "wgmma", "wgmma,cluster=2,persistent=0,sum=4", "mma", "simt": what
+  // parse_gemm_choice reads.
   std::string text() const;
 };
 
-// Parses CompileOptions::gemm: "" or "auto", or TEMPLATE[,cluster=1|2] with TEMPLATE one of
-// wgmma, mma, simt (cluster only with wgmma). A bad_option error names what is wrong.
+// Parses CompileOptions::gemm: "" or "auto", or TEMPLATE[,SETTING...] with TEMPLATE one of
+// wgmma, mma, simt and SETTING (wgmma only) cluster=1|2, persistent=0|1 or sum=1|2|4|8 (tf32x3:
+// k-tiles the tensor cores sum before each rounded f32 add). A bad_option error names what is
+// wrong.
 Expected<GemmChoice> parse_gemm_choice(std::string_view text);
 
 // The problem a config is chosen for; unknown dims are nullopt.

@@ -139,12 +139,9 @@ struct Builder {
   void store_if_needed(int value) {
     const auto slot = std::find(k.stores.begin(), k.stores.end(), value);
     if (slot == k.stores.end()) return;
-    if (!gemm_kernel) {  // the elementwise template stores out[] (as vectors where it can)
-      body += fmt::format("  out[{}] = {};\n", slot - k.stores.begin(), var(g.values[value]));
-      return;
-    }
-    body += fmt::format("  jf_st(p.out_{}, {}, {});\n", g.values[value].name, full_index(),
-                        var(g.values[value]));
+    // The template stores out[] (the elementwise one as vectors where it can, the GEMM ones
+    // through kernels/epilogue.cuh).
+    body += fmt::format("  out[{}] = {};\n", slot - k.stores.begin(), var(g.values[value]));
   }
   void store_params() {
     for (int v : k.stores) {
@@ -184,6 +181,15 @@ GemmProblem gemm_problem(const TypedGraph& g, const TypedNode& gemm) {
   return p;
 }
 
+// "#define JF_LOAD_PTRS(p) (p).in_x, (p).in_y": the members `prefix` + `names`, as a list macro.
+std::string list_macro(const char* macro, const std::vector<std::string>& names, const char* prefix) {
+  std::string out = fmt::format("#define {}(p)", macro);
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    out += fmt::format("{} (p).{}{}", i ? "," : "", prefix, names[i]);
+  }
+  return out + "\n";
+}
+
 void emit_gemm(Builder& b, const EmitOptions& options) {
   const TypedGraph& g = b.g;
   const TypedNode& gemm = g.nodes[b.k.gemm];
@@ -207,6 +213,7 @@ void emit_gemm(Builder& b, const EmitOptions& options) {
   } else if (c.tmpl == GemmTemplate::wgmma) {
     b.defines += fmt::format("#define JF_CONSUMERS {}\n#define JF_STAGES {}\n#define JF_CLUSTER_M {}\n",
                              c.consumers, c.stages, c.cluster_m);
+    if (c.sum_ktiles) b.defines += fmt::format("#define JF_SUM_KTILES {}\n", c.sum_ktiles);
   } else {
     b.defines += fmt::format("#define JF_TM {}\n#define JF_TN {}\n", c.tm, c.tn);
   }
@@ -234,6 +241,10 @@ void emit_gemm(Builder& b, const EmitOptions& options) {
     b.body += fmt::format("  const float {} = acc;\n", var(y));
   }
   b.store_params();
+  std::vector<std::string> stores;
+  for (int v : b.k.stores) stores.push_back(g.values[v].name);
+  b.defines += fmt::format("#define JF_STORES {}\n", stores.size());
+  b.defines += list_macro("JF_STORE_PTRS", stores, "out_");
   b.scalar(Param::Kind::i32, "M", "M");
   b.scalar(Param::Kind::i32, "N", "N");
   b.scalar(Param::Kind::i32, "K", "K");
@@ -243,7 +254,8 @@ void emit_gemm(Builder& b, const EmitOptions& options) {
 
   b.out.config = c.describe() + (c.note.empty() ? "" : "; " + c.note);
   b.out.launch = LaunchConfig{.kind = KernelKind::gemm, .threads = c.threads, .smem_bytes = c.smem_bytes,
-                              .tile_m = c.bm, .tile_n = c.bn, .cluster_m = c.cluster_m};
+                              .tile_m = c.bm, .tile_n = c.bn, .cluster_m = c.cluster_m,
+                              .persistent = c.persistent};
   if (c.tmpl == GemmTemplate::wgmma) b.out.includes.push_back("jitfuse/kernels/hopper.cuh");
   b.out.includes.push_back("jitfuse/templates/" + c.template_file());
 }
@@ -266,15 +278,6 @@ std::vector<std::string> elementwise_loads(Builder& b) {
     }
   }
   return full;
-}
-
-// "#define JF_LOAD_PTRS(p) (p).in_x, (p).in_y": the members `prefix` + `names`, as a list macro.
-std::string list_macro(const char* macro, const std::vector<std::string>& names, const char* prefix) {
-  std::string out = fmt::format("#define {}(p)", macro);
-  for (std::size_t i = 0; i < names.size(); ++i) {
-    out += fmt::format("{} (p).{}{}", i ? "," : "", prefix, names[i]);
-  }
-  return out + "\n";
 }
 
 void emit_elementwise(Builder& b) {
@@ -369,9 +372,10 @@ Expected<KernelSource> emit_source(const TypedGraph& g, const Plan& plan, int ke
   for (std::size_t i = 0; i + 1 < includes.size(); ++i) code += fmt::format("#include \"{}\"\n", includes[i]);
   code += "\n" + b.defines + "\nstruct jf_params {\n" + b.fields + "};\n\n";
   if (k.kind == KernelKind::gemm) {
-    code += "// The fused epilogue: once per output element, on the f32 accumulator.\n"
-            "__device__ __forceinline__ void jf_epilogue(const jf_params& p, int row, int col, "
-            "float acc) {\n";
+    code += "// The fused epilogue, once per output element (row, col), on the f32 accumulator: the\n"
+            "// results leave in out[] (JF_STORE_PTRS order); the template stores them.\n"
+            "__device__ __forceinline__ void jf_epilogue_values(const jf_params& p, int row, int col, "
+            "float acc, float* out) {\n";
   } else {
     code += "// The fused elementwise body, once per element i: full-shape inputs arrive in in[] and results\n"
             "// leave in out[] (the template moves them, as 16-byte vectors where it can).\n"

@@ -35,6 +35,7 @@ struct LaunchConfig {
   int items_per_thread = 0;     // elementwise: elements each thread handles per grid pass
   int cluster_m = 1;            // gemm: CTAs per cluster along M (tiles_m is rounded up to it)
   int blocks_per_sm = 0;        // elementwise: grid = min(blocks needed, SMs * this), one resident wave
+  bool persistent = false;      // gemm: at most one CTA an SM (whole clusters); CTAs loop over tiles
 };
 
 // A generated kernel.

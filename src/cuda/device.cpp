@@ -74,7 +74,37 @@ Expected<std::shared_ptr<Module>> Module::load(std::shared_ptr<Device> device,
     JF_CU(cuFuncSetAttribute(m->fn_, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, smem_bytes));
   }
   JF_CU(cuFuncGetAttribute(&m->regs_, CU_FUNC_ATTRIBUTE_NUM_REGS, m->fn_));
+  m->smem_bytes_ = smem_bytes;
   return m;
+}
+
+Expected<int> Module::resident_clusters(int cluster, int threads) const {
+  if (const int known = resident_clusters_.load(std::memory_order_relaxed)) return known;
+  JF_ASSIGN_OR_RETURN(const Api* cu, api());
+  ScopedContext scope(cu, device_->context());
+  JF_RETURN_IF_ERROR(scope.status());
+  int clusters = 0;
+  if (cluster == 1) {  // no cluster dims compiled in: CTAs an SM, times the SMs
+    JF_CU(cuOccupancyMaxActiveBlocksPerMultiprocessor(&clusters, fn_, threads, std::size_t(smem_bytes_)));
+    clusters *= device_->sm_count();
+  } else {
+    CUlaunchConfig config{};
+    // The cluster size comes from the kernel's __cluster_dims__; the grid only has to be a
+    // multiple of it.
+    config.gridDimX = unsigned(cluster);
+    config.gridDimY = config.gridDimZ = 1;
+    config.blockDimX = unsigned(threads);
+    config.blockDimY = config.blockDimZ = 1;
+    config.sharedMemBytes = unsigned(smem_bytes_);
+    JF_CU(cuOccupancyMaxActiveClusters(&clusters, fn_, &config));
+  }
+  if (clusters <= 0) {
+    return make_error(ErrorCode::bad_launch,
+                      fmt::format("no cluster of {} CTAs of {} threads and {} B of shared memory "
+                                  "fits on {}", cluster, threads, smem_bytes_, device_->name()));
+  }
+  resident_clusters_.store(clusters, std::memory_order_relaxed);
+  return clusters;
 }
 
 Module::~Module() {

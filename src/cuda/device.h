@@ -1,6 +1,7 @@
 // A GPU, its primary context, loaded modules and device memory: RAII over the Driver API.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -66,6 +67,10 @@ class Module {
   CUfunction function() const { return fn_; }
   const Device& device() const { return *device_; }
   int registers() const { return regs_; }
+  // How many clusters of `cluster` CTAs of `threads` threads (and the module's shared memory) can
+  // be resident at once on the device: the grid a persistent kernel fills. Asked of the driver
+  // once, then remembered.
+  Expected<int> resident_clusters(int cluster, int threads) const;
 
  private:
   Module() = default;
@@ -73,6 +78,8 @@ class Module {
   CUmodule mod_ = nullptr;
   CUfunction fn_ = nullptr;
   int regs_ = 0;
+  int smem_bytes_ = 0;
+  mutable std::atomic<int> resident_clusters_{0};
 };
 
 // A stream on the current context, destroyed with the object. Move-only.

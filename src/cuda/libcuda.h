@@ -20,7 +20,8 @@ namespace jitfuse::cu {
   X(cuStreamDestroy) X(cuStreamSynchronize) X(cuStreamIsCapturing) X(cuEventCreate)         \
   X(cuEventDestroy) X(cuEventRecord) X(cuEventSynchronize) X(cuEventElapsedTime)            \
   X(cuStreamBeginCapture) X(cuStreamEndCapture) X(cuGraphInstantiate) X(cuGraphLaunch)      \
-  X(cuGraphExecDestroy) X(cuGraphDestroy) X(cuMemGetInfo) X(cuTensorMapEncodeTiled)
+  X(cuGraphExecDestroy) X(cuGraphDestroy) X(cuMemGetInfo) X(cuTensorMapEncodeTiled)         \
+  X(cuOccupancyMaxActiveClusters) X(cuOccupancyMaxActiveBlocksPerMultiprocessor)
 
 struct Api {
 #define JF_CU_MEMBER(name) decltype(&::name) name = nullptr;

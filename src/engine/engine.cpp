@@ -228,7 +228,7 @@ Expected<Built> Engine::Impl::build(const Graph& graph, const CompileOptions& op
   // A record for this exact problem applies when the caller left the choice to us.
   const bool any_gemm = std::any_of(out.plan.kernels.begin(), out.plan.kernels.end(),
                                     [](const KernelPlan& k) { return k.kind == KernelKind::gemm; });
-  if (!gemm.tmpl && gemm.cluster_m == 0 && disk && any_gemm) {
+  if (gemm.is_auto() && disk && any_gemm) {
     auto record = load_tune_record(disk->dir(), out.build.tune_key);
     if (!record.ok()) {
       std::lock_guard lock(mu);
@@ -243,7 +243,7 @@ Expected<Built> Engine::Impl::build(const Graph& graph, const CompileOptions& op
       }
     }
   }
-  if (gemm.tmpl || gemm.cluster_m) JF_RETURN_IF_ERROR(emit_all(gemm));
+  if (!gemm.is_auto()) JF_RETURN_IF_ERROR(emit_all(gemm));
   out.build.graph_name = out.graph.name;
   out.build.arch = arch.name();
   out.build.math = math;

@@ -181,6 +181,12 @@ Status Kernel::launch_kernels(const TensorMap& tensors, Stream stream, int only)
       const std::int64_t tiles_m = (m + src.launch.tile_m - 1) / src.launch.tile_m;
       grid = std::uint64_t((tiles_m + cm - 1) / cm * cm) *
              std::uint64_t((n + src.launch.tile_n - 1) / src.launch.tile_n);
+      // Persistent: one CTA an SM at most (whole clusters), each looping over its tiles.
+      if (src.launch.persistent) {
+        JF_ASSIGN_OR_RETURN(const int resident, impl_->modules[i]->resident_clusters(
+                                                    int(cm), src.launch.threads));
+        grid = std::min<std::uint64_t>(grid, std::uint64_t(resident) * std::uint64_t(cm));
+      }
     } else {
       const std::int64_t per_block = std::int64_t(src.launch.threads) * src.launch.items_per_thread;
       // One resident wave at most: every block then loops over an equal share, no tail wave.

@@ -29,7 +29,11 @@ TEST_CASE("gemm choices parse, and bad ones name the problem") {
   CHECK(parse_gemm_choice("auto")->text() == "auto");
   CHECK(parse_gemm_choice("mma")->text() == "mma");
   CHECK(parse_gemm_choice("wgmma,cluster=2")->text() == "wgmma,cluster=2");
-  for (const char* bad : {"fast", "mma,cluster=2", "wgmma,cluster=3", "auto,cluster=1", "wgmma,"}) {
+  CHECK(parse_gemm_choice("wgmma,persistent=0")->text() == "wgmma,persistent=0");
+  CHECK(parse_gemm_choice("wgmma,persistent=1,cluster=1")->text() == "wgmma,cluster=1,persistent=1");
+  CHECK_FALSE(parse_gemm_choice("wgmma,persistent=0")->is_auto());
+  for (const char* bad : {"fast", "mma,cluster=2", "wgmma,cluster=3", "auto,cluster=1", "wgmma,",
+                          "wgmma,persistent=2", "wgmma,cluster=1,cluster=2", "mma,persistent=1"}) {
     CAPTURE(bad);
     auto c = parse_gemm_choice(bad);
     REQUIRE_FALSE(c.ok());
@@ -51,6 +55,11 @@ TEST_CASE("an explicit gemm choice reaches the generated source") {
   auto one = engine.build(*graph, o);
   REQUIRE(one.ok());
   CHECK(one->kernels[0].source.find("clusters of 1") != std::string::npos);
+  CHECK(heuristic->kernels[0].source.find("clusters of 2, persistent") != std::string::npos);
+  o.gemm = "wgmma,persistent=0";
+  auto one_tile = engine.build(*graph, o);
+  REQUIRE(one_tile.ok());
+  CHECK(one_tile->kernels[0].source.find("clusters of 2;") != std::string::npos);
   o.gemm = "mma";
   auto mma = engine.build(*graph, o);
   REQUIRE(mma.ok());

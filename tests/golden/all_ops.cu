@@ -21,6 +21,8 @@ typedef float jf_elem_t;
 #define JF_M(p) 64
 #define JF_N(p) 32
 #define JF_K(p) 64
+#define JF_STORES 1
+#define JF_STORE_PTRS(p) (p).out_b5
 
 struct jf_params {
   const float* __restrict__ a;  // A = x [64, 64]
@@ -33,8 +35,9 @@ struct jf_params {
   const float* __restrict__ in_r;  // r [32]
 };
 
-// The fused epilogue: once per output element, on the f32 accumulator.
-__device__ __forceinline__ void jf_epilogue(const jf_params& p, int row, int col, float acc) {
+// The fused epilogue, once per output element (row, col), on the f32 accumulator: the
+// results leave in out[] (JF_STORE_PTRS order); the template stores them.
+__device__ __forceinline__ void jf_epilogue_values(const jf_params& p, int row, int col, float acc, float* out) {
   const float v_y = acc + jf_ld(p.in_bias, col);
   const float v_r = jf_ld(p.in_r, (long long)col);
   const float v_u0 = jf_relu(v_y);
@@ -66,7 +69,7 @@ __device__ __forceinline__ void jf_epilogue(const jf_params& p, int row, int col
   const float v_b3 = (v_b2 / 1.5f);
   const float v_b4 = jf_maximum(v_b3, v_r);
   const float v_b5 = jf_minimum(v_b4, 1.5f);
-  jf_st(p.out_b5, (long long)row * JF_N(p) + col, v_b5);
+  out[0] = v_b5;
 }
 
 #include "jitfuse/templates/gemm_simt.cu"

@@ -18,6 +18,8 @@ typedef float jf_elem_t;
 #define JF_M(p) ((p).M)  // M
 #define JF_N(p) 8192
 #define JF_K(p) 8192
+#define JF_STORES 1
+#define JF_STORE_PTRS(p) (p).out_y
 
 struct jf_params {
   const float* __restrict__ a;  // A = x [M, 8192]
@@ -29,10 +31,11 @@ struct jf_params {
   int K;
 };
 
-// The fused epilogue: once per output element, on the f32 accumulator.
-__device__ __forceinline__ void jf_epilogue(const jf_params& p, int row, int col, float acc) {
+// The fused epilogue, once per output element (row, col), on the f32 accumulator: the
+// results leave in out[] (JF_STORE_PTRS order); the template stores them.
+__device__ __forceinline__ void jf_epilogue_values(const jf_params& p, int row, int col, float acc, float* out) {
   const float v_y = acc + jf_ld(p.in_bias, col);
-  jf_st(p.out_y, (long long)row * JF_N(p) + col, v_y);
+  out[0] = v_y;
 }
 
 #include "jitfuse/templates/gemm_simt.cu"

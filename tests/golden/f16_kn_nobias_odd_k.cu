@@ -22,6 +22,8 @@ typedef jf_f16 jf_elem_t;
 #define JF_M(p) 7
 #define JF_N(p) 8192
 #define JF_K(p) 1001
+#define JF_STORES 1
+#define JF_STORE_PTRS(p) (p).out_out
 
 struct jf_params {
   const jf_f16* __restrict__ a;  // A = x [7, 1001]
@@ -32,13 +34,14 @@ struct jf_params {
   int K;
 };
 
-// The fused epilogue: once per output element, on the f32 accumulator.
-__device__ __forceinline__ void jf_epilogue(const jf_params& p, int row, int col, float acc) {
+// The fused epilogue, once per output element (row, col), on the f32 accumulator: the
+// results leave in out[] (JF_STORE_PTRS order); the template stores them.
+__device__ __forceinline__ void jf_epilogue_values(const jf_params& p, int row, int col, float acc, float* out) {
   const float v_y = acc;
   const float v_s = (v_y * 0.5f);
   const float v_h = jf_clamp(v_s, -2.0f, 2.0f);
   const float v_out = jf_gelu_erf(v_h);
-  jf_st(p.out_out, (long long)row * JF_N(p) + col, v_out);
+  out[0] = v_out;
 }
 
 #include "jitfuse/templates/gemm_mma.cu"

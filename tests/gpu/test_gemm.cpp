@@ -137,10 +137,15 @@ TEST_CASE("gpu: the wgmma template (sm_90a) at odd shapes: edges in M, N and K, 
                         {"f32", MathMode::tf32x3}};
   struct Case {
     std::int64_t m, n, k;
+    const char* gemm = "wgmma";
   };
-  // K must keep rows 16-byte aligned (TMA); everything else is free.
-  std::vector<Case> cases = {{1, 264, 520}, {77, 8, 64},   {130, 300, 1000}, {257, 520, 72},
-                             {129, 257, 8}, {300, 1, 136}, {64, 512, 4096}};
+  // K must keep rows 16-byte aligned (TMA); everything else is free. 1100x4100 has more tiles
+  // than an H100 has SMs: persistent CTAs take two or three tiles each (the last cluster row
+  // half outside M), and the same shape runs once with one tile a CTA.
+  std::vector<Case> cases = {{1, 264, 520},    {77, 8, 64},     {130, 300, 1000},
+                             {257, 520, 72},   {129, 257, 8},   {300, 1, 136},
+                             {64, 512, 4096},  {1100, 4100, 136},
+                             {1100, 4100, 136, "wgmma,persistent=0"}};
   if (!jf_gpu::small_only()) cases.push_back({2048, 1024, 768});
   std::uint64_t seed = 900;
   for (const Mode& m : modes) {
@@ -150,8 +155,9 @@ TEST_CASE("gpu: the wgmma template (sm_90a) at odd shapes: edges in M, N and K, 
       g.n = c.n;
       g.k = c.k;
       CompileOptions o = opts(m.math);
-      o.gemm = "wgmma";
+      o.gemm = c.gemm;
       CAPTURE(m.dtype);
+      CAPTURE(c.gemm);
       CAPTURE(c.m);
       CAPTURE(c.n);
       CAPTURE(c.k);
