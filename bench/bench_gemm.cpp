@@ -75,8 +75,10 @@ struct LtGemm {
   std::size_t ws_size = 64 << 20;
   LtGemm(const Case& cs, DType dt, const Buffers& buf) {
     const cudaDataType_t t = dt == DType::f32 ? CUDA_R_32F : dt == DType::bf16 ? CUDA_R_16BF : CUDA_R_16F;
-    const cublasComputeType_t ct = dt == DType::f32 && cs.math != MathMode::ieee ? CUBLAS_COMPUTE_32F_FAST_TF32
-                                                                                 : CUBLAS_COMPUTE_32F;
+    // tf32 and tf32x3 against cuBLAS's TF32 GEMM; ieee and auto (the accurate default) against
+    // its SGEMM.
+    const bool tf32 = cs.math == MathMode::tf32 || cs.math == MathMode::tf32x3;
+    const cublasComputeType_t ct = dt == DType::f32 && tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
     CK_LT(cublasLtCreate(&h));
     CK_LT(cublasLtMatmulDescCreate(&op, ct, CUDA_R_32F));
     const cublasOperation_t T = CUBLAS_OP_T, N = CUBLAS_OP_N;
@@ -148,7 +150,7 @@ int main(int argc, char** argv) {
       {"f16", MathMode::ieee, 2048, 8192, 8192, false},   {"f32", MathMode::tf32x3, 2048, 8192, 8192, false},
       {"f32", MathMode::tf32, 2048, 8192, 8192, false},   {"bf16", MathMode::ieee, 4096, 4096, 4096, false},
       {"bf16", MathMode::ieee, 1024, 8192, 8192, false},  {"f32", MathMode::ieee, 128, 1024, 512, true},
-      {"bf16", MathMode::ieee, 128, 1024, 512, true},
+      {"bf16", MathMode::ieee, 128, 1024, 512, true},   {"f32", MathMode::automatic, 128, 1024, 512, true},
   };
   jitfuse::Engine engine;
   nlohmann::json results = nlohmann::json::array();

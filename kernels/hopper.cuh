@@ -86,6 +86,18 @@ __device__ __forceinline__ void jf_mbar_arrive_cluster(unsigned bar, unsigned ra
       : "memory");
 }
 
+// Two floats at shared-memory offset `addr` of cluster CTA `rank` (distributed shared memory).
+__device__ __forceinline__ float2 jf_dsmem_ld2(unsigned addr, unsigned rank) {
+  float2 v;
+  asm volatile(
+      "{\n.reg .b32 remote;\nmapa.shared::cluster.u32 remote, %2, %3;\n"
+      "ld.shared::cluster.v2.f32 {%0, %1}, [remote];\n}\n"
+      : "=f"(v.x), "=f"(v.y)
+      : "r"(addr), "r"(rank)
+      : "memory");
+  return v;
+}
+
 // As jf_tma_load_2d, but the box lands at the same offset in every CTA of `mask` (bit r: CTA
 // rank r), each signalling its own barrier at bar's offset.
 __device__ __forceinline__ void jf_tma_load_2d_multicast(unsigned dst, const jf_tensor_map* map, int x,

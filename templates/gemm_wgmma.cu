@@ -26,6 +26,12 @@
 // stage; empty[s] when every consumer's wgmma that read it has finished. Consumers keep one
 // k-tile of wgmma in flight and release a stage as soon as the next one's group is issued.
 //
+// Split K (JF_SPLIT_K = S > 1, small problems: 64-row tiles, one consumer warpgroup, not
+// persistent, JF_CLUSTER_M = 1): a cluster of S CTAs computes one tile, CTA r summing k-tiles
+// [r * kt / S, (r + 1) * kt / S); each leaves its partial sums in its shared memory, and after a
+// cluster barrier CTA r adds up rows [r * 64 / S, (r + 1) * 64 / S) of all S (distributed shared
+// memory, a fixed order: deterministic) and applies the epilogue to them.
+//
 // Clusters: with JF_CLUSTER_M = 2, CTA pairs compute vertically adjacent tiles that share B; each
 // loads its own A and half of B, multicast into both CTAs (a third less L2 traffic). tma_b's box
 // is then JF_BN / 2 rows, and a stage is free only when the consumers of both CTAs released it,
@@ -83,6 +89,17 @@ static_assert(JF_BM % (64 * JF_CONSUMERS) == 0, "gemm_wgmma: JF_BM must be a mul
 static_assert(JF_THREADS == 128 * (JF_CONSUMERS + 1), "gemm_wgmma: JF_THREADS must be 128 * (JF_CONSUMERS + 1)");
 static_assert(JF_STAGES >= 2, "gemm_wgmma: JF_STAGES must be at least 2");
 static_assert(JF_CLUSTER_M == 1 || JF_CLUSTER_M == 2, "gemm_wgmma: JF_CLUSTER_M must be 1 or 2");
+#if defined(JF_SPLIT_K)
+constexpr int SPLIT_K = JF_SPLIT_K;
+#else
+constexpr int SPLIT_K = 1;
+#endif
+static_assert(SPLIT_K == 1 || SPLIT_K == 2 || SPLIT_K == 4 || SPLIT_K == 8, "gemm_wgmma: JF_SPLIT_K must be 1, 2, 4 or 8");
+static_assert(SPLIT_K == 1 || (JF_CLUSTER_M == 1 && JF_CONSUMERS == 1 && JF_BM == 64),
+              "gemm_wgmma: JF_SPLIT_K needs JF_CLUSTER_M = 1, one consumer warpgroup and 64-row tiles");
+// Split K's partial sums: [64][RED_LD] f32 in the stages' memory (padded rows: fewer conflicts).
+constexpr int RED_LD = JF_BN + 4;
+static_assert(SPLIT_K == 1 || 64 * RED_LD * 4 <= JF_STAGES * STAGE, "gemm_wgmma: split K's sums must fit the stages");
 constexpr int B_PART = JF_BN / JF_CLUSTER_M;  // rows of B each CTA of a cluster loads
 static_assert(JF_SMEM_BYTES == JF_STAGES * STAGE + EPI_BYTES + 2048,
               "gemm_wgmma: JF_SMEM_BYTES must be STAGES * (BM + BN) * BK * E * (2 for tf32x3) + "
@@ -141,10 +158,173 @@ __device__ __forceinline__ void split_stage(unsigned raw, int part, int parts) {
   }
 }
 
+// A consumer's k-tiles it .. it + kt_count - 1 of one tile into acc (`it` advances past them):
+// one k-tile of wgmma in flight, its stage released once the next one's group is issued and it
+// has finished. issue(it, d, fresh) issues k-tile it into d; release(s) frees stage s.
+template <class Issue, class Release>
+__device__ __forceinline__ void mainloop(float (&acc)[MI][ACC], int& it, int kt_count, Issue& issue,
+                                         Release& release) {
+  for (int kt = 0; kt < kt_count; ++kt, ++it) {
+    issue(it, acc, kt == 0);
+    jf_wgmma_wait<1>();  // k-tile it - 1's products are done: its stage can be refilled
+    if (kt > 0) release((it - 1) % JF_STAGES);
+  }
+  jf_wgmma_wait<0>();
+#pragma unroll
+  for (int mi = 0; mi < MI; ++mi) jf_wgmma_fence_regs(acc[mi]);
+  if (kt_count > 0) {
+    release((it - 1) % JF_STAGES);
+  } else {  // split K with fewer k-tiles than CTAs: this one's share is empty
+#pragma unroll
+    for (int mi = 0; mi < MI; ++mi) {
+#pragma unroll
+      for (int i = 0; i < ACC; ++i) acc[mi][i] = 0.0f;
+    }
+  }
+}
+
+// As mainloop, for tf32x3: the tensor cores' f32 accumulation truncates, an error that grows
+// with the length of the sum, so they sum kSumKtiles k-tiles at a time into `part`, which is then
+// added to acc with a rounded FADD. Reading `part` needs its products finished (wait<0>): with a
+// second buffer in flight instead, ptxas serializes every wgmma (C7514).
+template <class Issue, class Release>
+__device__ __forceinline__ void mainloop_tile_sums(float (&acc)[MI][ACC], int& it, int kt_count,
+                                                   Issue& issue, Release& release) {
+  float part[MI][ACC];
+#pragma unroll
+  for (int mi = 0; mi < MI; ++mi) {
+#pragma unroll
+    for (int i = 0; i < ACC; ++i) acc[mi][i] = 0.0f;
+  }
+#pragma unroll 1
+  for (int kt0 = 0; kt0 < kt_count; kt0 += kSumKtiles) {
+    const int n = kt_count - kt0 < kSumKtiles ? kt_count - kt0 : kSumKtiles;
+#pragma unroll 1
+    for (int i = 0; i < n; ++i, ++it) {
+      issue(it, part, i == 0);
+      jf_wgmma_wait<1>();  // k-tile it - 1's products are done: its stage can be refilled
+      if (i > 0) release((it - 1) % JF_STAGES);
+    }
+    jf_wgmma_wait<0>();
+    release((it - 1) % JF_STAGES);
+#pragma unroll
+    for (int mi = 0; mi < MI; ++mi) {
+      jf_wgmma_fence_regs(part[mi]);
+#pragma unroll
+      for (int q = 0; q < ACC; ++q) acc[mi][q] += part[mi][q];
+    }
+  }
+}
+
+// The fused epilogue of a consumer warpgroup's WG_M x JF_BN accumulators, rows from m0 and
+// columns from n0. Accumulator (m64 tile mi, thread t = 32 w + l): acc[mi][4 j + 2 h + q] is row
+// 16 w + 8 h + l / 4, column 8 j + 2 (l % 4) + q. With one output, the warp stages chunks of its
+// 16 rows x CHUNK_COLS (128 bytes a row) in its 2 KB at `buf` and writes them out a 128-byte row
+// per 8 lanes, 16 bytes a lane; a chunk past N, or an output whose rows are not 16-byte aligned,
+// takes paired stores from registers.
+__device__ __forceinline__ void epilogue(const jf_params& p, const float (&acc)[MI][ACC], int m0,
+                                         int n0, int M, int N, unsigned buf, int w, int l) {
+  jf_elem_t* const outs[JF_STORES] = {JF_STORE_PTRS(p)};
+  const bool staged = JF_STORES == 1 && (reinterpret_cast<unsigned long long>(outs[0]) & 15) == 0 &&
+                      (static_cast<long long>(N) * E) % 16 == 0;
+#pragma unroll
+  for (int mi = 0; mi < MI; ++mi) {
+    const int row0 = m0 + mi * 64 + 16 * w;  // the warp's first row
+#pragma unroll
+    for (int cc = 0; cc < JF_BN / CHUNK_COLS; ++cc) {
+      const int col0 = n0 + cc * CHUNK_COLS;
+      if (staged && col0 + CHUNK_COLS <= N) {
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          const int r = 8 * h + l / 4, row = row0 + r;
+          if (row >= M) continue;  // the epilogue may read other [M, N] inputs at row
+#pragma unroll
+          for (int jj = 0; jj < CHUNK_COLS / 8; ++jj) {
+            const int j = cc * (CHUNK_COLS / 8) + jj, cl = 8 * jj + 2 * (l % 4);
+            float v0[JF_STORES], v1[JF_STORES];
+            jf_epilogue_values(p, row, col0 + cl, acc[mi][4 * j + 2 * h], v0);
+            jf_epilogue_values(p, row, col0 + cl + 1, acc[mi][4 * j + 2 * h + 1], v1);
+            // 16-byte chunks of a row XOR-swizzled by row % 8: conflict-free both ways.
+            const unsigned at = buf + r * 128 + ((((cl * E) / 16) ^ (r % 8)) * 16) + (cl * E) % 16;
+            epi_st_pair(at, jf_from_float<jf_elem_t>(v0[0]), jf_from_float<jf_elem_t>(v1[0]));
+          }
+        }
+        __syncwarp();
+#pragma unroll
+        for (int i = 0; i < 4; ++i) {
+          const int v = l + 32 * i, r = v / 8, chunk = v % 8, row = row0 + r;
+          unsigned x[4];
+          asm volatile("ld.shared.v4.b32 {%0, %1, %2, %3}, [%4];\n"
+                       : "=r"(x[0]), "=r"(x[1]), "=r"(x[2]), "=r"(x[3])
+                       : "r"(buf + r * 128 + ((chunk ^ (r % 8)) * 16)));
+          if (row < M) {
+            jf_elem_t* dst = outs[0] + static_cast<long long>(row) * N + col0 + chunk * (16 / E);
+            asm volatile("st.global.v4.b32 [%0], {%1, %2, %3, %4};\n"
+                         ::"l"(dst), "r"(x[0]), "r"(x[1]), "r"(x[2]), "r"(x[3]) : "memory");
+          }
+        }
+        __syncwarp();
+      } else {
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          const int row = row0 + 8 * h + l / 4;
+          if (row >= M) continue;
+#pragma unroll
+          for (int jj = 0; jj < CHUNK_COLS / 8; ++jj) {
+            const int j = cc * (CHUNK_COLS / 8) + jj, col = col0 + 8 * jj + 2 * (l % 4);
+            const float v0 = acc[mi][4 * j + 2 * h], v1 = acc[mi][4 * j + 2 * h + 1];
+            if (col + 1 < N) jf_epilogue_pair(p, row, col, v0, v1);
+            else if (col < N) jf_epilogue(p, row, col, v0);
+          }
+        }
+      }
+    }
+  }
+}
+
+// Split K: a consumer thread's partial sums (one m64 tile) to [64][RED_LD] f32 at `red`, the
+// stages' memory (free: every TMA write has landed and none is pending).
+__device__ __forceinline__ void partial_sums_to_smem(const float (&acc)[ACC], unsigned red, int w, int l) {
+#pragma unroll
+  for (int h = 0; h < 2; ++h) {
+#pragma unroll
+    for (int j = 0; j < JF_BN / 8; ++j) {
+      const unsigned at = red + ((16 * w + 8 * h + l / 4) * RED_LD + 8 * j + 2 * (l % 4)) * 4;
+      asm volatile("st.shared.v2.f32 [%0], {%1, %2};\n"
+                   ::"r"(at), "f"(acc[4 * j + 2 * h]), "f"(acc[4 * j + 2 * h + 1]) : "memory");
+    }
+  }
+}
+
+// Split K, after a cluster barrier: CTA `kpart` adds up its 64 / SPLIT_K rows of every CTA's
+// partial sums (distributed shared memory, in rank order: deterministic) and applies the
+// epilogue; t is the consumer thread (0..127).
+__device__ __forceinline__ void split_k_reduce(const jf_params& p, unsigned red, int kpart, int m0,
+                                               int n0, int M, int N, int t) {
+  constexpr int ROWS = 64 / SPLIT_K, PAIRS = ROWS * JF_BN / 2;
+  for (int q = t; q < PAIRS; q += 128) {
+    const int r = kpart * ROWS + q / (JF_BN / 2), cl = 2 * (q % (JF_BN / 2));
+    const int row = m0 + r, col = n0 + cl;
+    if (row >= M || col >= N) continue;
+    const unsigned at = red + (r * RED_LD + cl) * 4;
+    float2 sum = jf_dsmem_ld2(at, 0);
+#pragma unroll
+    for (int c = 1; c < SPLIT_K; ++c) {
+      const float2 v = jf_dsmem_ld2(at, c);
+      sum.x += v.x;
+      sum.y += v.y;
+    }
+    if (col + 1 < N) jf_epilogue_pair(p, row, col, sum.x, sum.y);
+    else jf_epilogue(p, row, col, sum.x);
+  }
+}
+
 }  // namespace jf_wg
 
 #if JF_CLUSTER_M > 1
 #define JF_CLUSTER_DIMS __cluster_dims__(JF_CLUSTER_M, 1, 1)
+#elif defined(JF_SPLIT_K) && JF_SPLIT_K > 1
+#define JF_CLUSTER_DIMS __cluster_dims__(JF_SPLIT_K, 1, 1)
 #else
 #define JF_CLUSTER_DIMS
 #endif
@@ -174,14 +354,19 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
   const int cluster_rows = (tiles_m + JF_CLUSTER_M - 1) / JF_CLUSTER_M;
   const int tiles_n = (N + JF_BN - 1) / JF_BN;
   const int tile_count = cluster_rows * tiles_n;
-  const int first_tile = blockIdx.x / JF_CLUSTER_M, tile_step = gridDim.x / JF_CLUSTER_M;
+  const int first_tile = blockIdx.x / (JF_CLUSTER_M * SPLIT_K);
+  const int tile_step = gridDim.x / (JF_CLUSTER_M * SPLIT_K);
   auto origin = [&](int tile, int& m0, int& n0) {
     int tm, tn;
     jf_gemm_tile(tile, cluster_rows, tiles_n, tm, tn);
     m0 = (tm * JF_CLUSTER_M + rank) * JF_BM;
     n0 = tn * JF_BN;
   };
-  const int kt_count = (K + JF_BK - 1) / JF_BK;
+  // This CTA's k-tiles: all, or (split K) its share.
+  const int kt_all = (K + JF_BK - 1) / JF_BK;
+  const int kpart = SPLIT_K > 1 ? int(jf_cluster_ctarank()) : 0;
+  const int kt_begin = kpart * kt_all / SPLIT_K, kt_end = (kpart + 1) * kt_all / SPLIT_K;
+  const int kt_count = kt_end - kt_begin;
   const int wg = threadIdx.x / 128;  // 0: the producer
 
   if (threadIdx.x == 0) {
@@ -216,12 +401,13 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
           if (it >= JF_STAGES) jf_mbar_wait(empty(s), ((it / JF_STAGES) - 1) & 1);
           jf_mbar_arrive_expect_tx(full(s), LOADED);
           const unsigned a = tiles + s * STAGE;
-          jf_tma_load_2d(a, &p.tma_a, kt * JF_BK, m0, full(s));
+          const int k0 = (kt_begin + kt) * JF_BK;
+          jf_tma_load_2d(a, &p.tma_a, k0, m0, full(s));
 #if JF_CLUSTER_M > 1
-          jf_tma_load_2d_multicast(a + A_STAGE + rank * B_PART * ROW, &p.tma_b, kt * JF_BK,
+          jf_tma_load_2d_multicast(a + A_STAGE + rank * B_PART * ROW, &p.tma_b, k0,
                                    n0 + rank * B_PART, full(s), (1u << JF_CLUSTER_M) - 1);
 #else
-          jf_tma_load_2d(a + A_STAGE, &p.tma_b, kt * JF_BK, n0, full(s));
+          jf_tma_load_2d(a + A_STAGE, &p.tma_b, k0, n0, full(s));
 #endif
         }
       }
@@ -282,115 +468,26 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
     for (int tile = first_tile; tile < tile_count; tile += tile_step) {
       int m0, n0;
       origin(tile, m0, n0);
-      if constexpr (!kSplit) {
-        for (int kt = 0; kt < kt_count; ++kt, ++it) {
-          issue(it, acc, kt == 0);
-          jf_wgmma_wait<1>();  // k-tile it - 1's products are done: its stage can be refilled
-          if (kt > 0) release((it - 1) % JF_STAGES);
-        }
-        jf_wgmma_wait<0>();
-        release((it - 1) % JF_STAGES);
-#pragma unroll
-        for (int mi = 0; mi < MI; ++mi) jf_wgmma_fence_regs(acc[mi]);
-      } else {
-        // tf32x3: the tensor cores' f32 accumulation truncates, an error that grows with the
-        // length of the sum, so they sum kSumKtiles k-tiles at a time into `part`, which is
-        // then added to acc with a rounded FADD. Reading `part` needs its products finished
-        // (wait<0>): with a second buffer in flight instead, ptxas serializes every wgmma.
-        float part[MI][ACC];
-#pragma unroll
-        for (int mi = 0; mi < MI; ++mi) {
-#pragma unroll
-          for (int i = 0; i < ACC; ++i) acc[mi][i] = 0.0f;
-        }
-        for (int kt = 0; kt < kt_count; ++kt, ++it) {
-          const bool first = kt % kSumKtiles == 0;
-          issue(it, part, first);
-          if (kt % kSumKtiles == kSumKtiles - 1 || kt + 1 == kt_count) {
-            jf_wgmma_wait<0>();
-            if (kt > 0 && !first) release((it - 1) % JF_STAGES);
-#pragma unroll
-            for (int mi = 0; mi < MI; ++mi) {
-              jf_wgmma_fence_regs(part[mi]);
-#pragma unroll
-              for (int i = 0; i < ACC; ++i) acc[mi][i] += part[mi][i];
-            }
-            release(it % JF_STAGES);
-          } else {
-            jf_wgmma_wait<1>();  // k-tile it - 1's products are done: its stage can be refilled
-            if (kt > 0 && !first) release((it - 1) % JF_STAGES);
-          }
-        }
-      }
+      if constexpr (!kSplit) mainloop(acc, it, kt_count, issue, release);
+      else mainloop_tile_sums(acc, it, kt_count, issue, release);
 
-      // The fused epilogue, from registers, while the producer already loads the next tile.
-      // Accumulator (m64 tile mi, thread t = 32 w + l): acc[mi][4 j + 2 h + q] is row
-      // 16 w + 8 h + l / 4, column 8 j + 2 (l % 4) + q.
-      // With one output, each warp stages chunks of its 16 rows x CHUNK_COLS (128 bytes a row)
-      // in its own 2 KB of shared memory and writes them out a 128-byte row per 8 lanes, 16
-      // bytes a lane; a chunk past N, or an output whose rows are not 16-byte aligned, takes
-      // the paired stores from registers.
-      jf_elem_t* const outs[JF_STORES] = {JF_STORE_PTRS(p)};
-      const bool staged = JF_STORES == 1 &&
-                          (reinterpret_cast<unsigned long long>(outs[0]) & 15) == 0 &&
-                          (static_cast<long long>(N) * E) % 16 == 0;
-      const unsigned buf = epi + (c * 4 + w) * EPI_WARP;
-#pragma unroll
-      for (int mi = 0; mi < MI; ++mi) {
-        const int row0 = m0 + c * WG_M + mi * 64 + 16 * w;  // the warp's first row
-#pragma unroll
-        for (int cc = 0; cc < JF_BN / CHUNK_COLS; ++cc) {
-          const int col0 = n0 + cc * CHUNK_COLS;
-          if (staged && col0 + CHUNK_COLS <= N) {
-#pragma unroll
-            for (int h = 0; h < 2; ++h) {
-              const int r = 8 * h + l / 4, row = row0 + r;
-              if (row >= M) continue;  // the epilogue may read other [M, N] inputs at row
-#pragma unroll
-              for (int jj = 0; jj < CHUNK_COLS / 8; ++jj) {
-                const int j = cc * (CHUNK_COLS / 8) + jj, cl = 8 * jj + 2 * (l % 4);
-                float v0[JF_STORES], v1[JF_STORES];
-                jf_epilogue_values(p, row, col0 + cl, acc[mi][4 * j + 2 * h], v0);
-                jf_epilogue_values(p, row, col0 + cl + 1, acc[mi][4 * j + 2 * h + 1], v1);
-                // 16-byte chunks of a row XOR-swizzled by row % 8: conflict-free both ways.
-                const unsigned at = buf + r * 128 + ((((cl * E) / 16) ^ (r % 8)) * 16) + (cl * E) % 16;
-                epi_st_pair(at, jf_from_float<jf_elem_t>(v0[0]), jf_from_float<jf_elem_t>(v1[0]));
-              }
-            }
-            __syncwarp();
-#pragma unroll
-            for (int i = 0; i < 4; ++i) {
-              const int v = l + 32 * i, r = v / 8, chunk = v % 8, row = row0 + r;
-              unsigned x[4];
-              asm volatile("ld.shared.v4.b32 {%0, %1, %2, %3}, [%4];\n"
-                           : "=r"(x[0]), "=r"(x[1]), "=r"(x[2]), "=r"(x[3])
-                           : "r"(buf + r * 128 + ((chunk ^ (r % 8)) * 16)));
-              if (row < M) {
-                jf_elem_t* dst = outs[0] + static_cast<long long>(row) * N + col0 + chunk * (16 / E);
-                asm volatile("st.global.v4.b32 [%0], {%1, %2, %3, %4};\n"
-                             ::"l"(dst), "r"(x[0]), "r"(x[1]), "r"(x[2]), "r"(x[3]) : "memory");
-              }
-            }
-            __syncwarp();
-          } else {
-#pragma unroll
-            for (int h = 0; h < 2; ++h) {
-              const int row = row0 + 8 * h + l / 4;
-              if (row >= M) continue;
-#pragma unroll
-              for (int jj = 0; jj < CHUNK_COLS / 8; ++jj) {
-                const int j = cc * (CHUNK_COLS / 8) + jj, col = col0 + 8 * jj + 2 * (l % 4);
-                const float v0 = acc[mi][4 * j + 2 * h], v1 = acc[mi][4 * j + 2 * h + 1];
-                if (col + 1 < N) jf_epilogue_pair(p, row, col, v0, v1);
-                else if (col < N) jf_epilogue(p, row, col, v0);
-              }
-            }
-          }
-        }
+      if constexpr (SPLIT_K > 1) {
+        partial_sums_to_smem(acc[0], tiles, w, l);  // added up after the cluster barrier below
+      } else {
+        // The fused epilogue, while the producer already loads the next tile.
+        epilogue(p, acc, m0 + c * WG_M, n0, M, N, epi + (c * 4 + w) * EPI_WARP, w, l);
       }
     }
   }
-#if JF_CLUSTER_M > 1
-  jf_cluster_sync();  // no CTA leaves while its peer may still arrive on its barriers
+#if defined(JF_SPLIT_K) && JF_SPLIT_K > 1
+  jf_cluster_sync();  // every CTA's partial sums are in its shared memory
+  if (wg == 1 && first_tile < tile_count) {
+    int m0, n0;
+    origin(first_tile, m0, n0);
+    split_k_reduce(p, tiles, kpart, m0, n0, M, N, threadIdx.x - 128);
+  }
+#endif
+#if JF_CLUSTER_M > 1 || (defined(JF_SPLIT_K) && JF_SPLIT_K > 1)
+  jf_cluster_sync();  // no CTA leaves while a peer may still arrive on its barriers or read its sums
 #endif
 }

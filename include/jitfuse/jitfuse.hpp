@@ -46,10 +46,13 @@ struct CompileOptions {
   bool fusion = true;                         // false: one kernel per node (for bisecting)
   bool want_ptx = false;                      // also keep the PTX (the CLI's --emit ptx)
   // The GEMM config: "" or "auto" (a `jitfuse tune` record for this graph, dims, arch and math
-  // if the disk cache has one, else the heuristic), "wgmma" (sm_90a Hopper path; "wgmma,cluster=2"
-  // makes CTA pairs share B by multicast, "wgmma,cluster=1" not), "mma" (mma.sync, sm_80+) or
-  // "simt" (FFMA). A template the problem cannot use (wgmma needs sm_90a, B as [N,K] and
-  // 16-byte-aligned rows) falls back to the heuristic, and explain says why.
+  // if the disk cache has one, else the heuristic), "wgmma" (sm_90a Hopper path), "mma"
+  // (mma.sync, sm_80+) or "simt" (FFMA). "wgmma" takes comma-separated settings: cluster=1|2
+  // (CTA pairs sharing B by multicast), persistent=0|1 (one CTA an SM looping over tiles),
+  // sum=1|2|4|8 (tf32x3: k-tiles summed in the tensor cores per rounded f32 add), split=1|2|4|8
+  // (small problems: CTAs of a cluster sharing a tile's K), e.g. "wgmma,cluster=1,persistent=0".
+  // A template the problem cannot use (wgmma needs sm_90a, B as [N,K] and 16-byte-aligned rows)
+  // falls back to the heuristic, and explain says why.
   std::string gemm;
 };
 

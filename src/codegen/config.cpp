@@ -77,10 +77,54 @@ int wgmma_smem(const GemmConfig& c, int elem, bool split) {
 // the partial sum needs its wgmma finished, a pipeline drain each time; see bench/NOTES.md v3.
 constexpr int kTf32x3SumKtiles = 4;
 
+// A problem of at most this many 64x64 tiles (one wave on an H100) is latency-bound: the wgmma
+// template then runs 64x64 tiles with one consumer warpgroup and up to 8 k-tiles in flight.
+constexpr std::int64_t kSmallTiles = 128;
+
+bool wgmma_small(const GemmShape& s) { return s.m && s.n && tiles(s, 64, 64) <= kSmallTiles; }
+
+// Split K for the small config, measured on an H100 at 128x1024x512 (bench/NOTES.md v3): a
+// cluster of 2 CTAs a tile helps tf32x3 (16.8 -> 12.3 us: its k-tiles are heavy, three products
+// and a split each) while 4 and 8 lose; for bf16 every split loses (4.4 us unsplit, 6.5 split in
+// 2): the cluster launch and the reduction cost more than the k-tiles they share. So 2 for
+// tf32x3 when that still fits a wave and leaves each CTA at least 2 k-tiles, else 1; 1 when K
+// is unknown.
+int small_split_k(const GemmShape& s, int bk, bool tf32x3) {
+  if (!tf32x3 || !s.k) return 1;
+  const std::int64_t kt = (*s.k + bk - 1) / bk;
+  return tiles(s, 64, 64) * 2 <= kSmallTiles + 4 && kt >= 4 ? 2 : 1;
+}
+
+GemmConfig wgmma_small_config(int elem, bool split) {
+  GemmConfig c;
+  c.tmpl = GemmTemplate::wgmma;
+  c.bm = 64; c.bn = 64; c.bk = 128 / elem; c.stages = split ? 6 : 8; c.consumers = 1;
+  c.threads = 128 * (c.consumers + 1);
+  c.smem_bytes = wgmma_smem(c, elem, split);
+  // One k-tile a partial sum: with one consumer warpgroup, longer sums make ptxas serialize the
+  // wgmma (C7518), and a small K has few k-tiles anyway.
+  if (split) c.sum_ktiles = 1;
+  c.note = fmt::format("a small problem (at most {} tiles of 64x64) is latency-bound: 64x64 "
+                       "tiles, one consumer warpgroup, {} k-tiles in flight{}", kSmallTiles,
+                       c.stages, split ? " (3 producer warps split f32 into big + small tf32)" : "");
+  return c;
+}
+
 GemmConfig wgmma_config(int elem, MathMode math, const GemmShape& shape, const GemmChoice& choice) {
   const int cluster = choice.cluster_m;
   GemmConfig c;
   const bool split = elem == 4 && math == MathMode::tf32x3;
+  // The small config unless the caller asked for something only the large one has.
+  if (wgmma_small(shape) && cluster != 2 && choice.persistent != 1) {
+    c = wgmma_small_config(elem, split);
+    if (split && choice.sum_ktiles) c.sum_ktiles = choice.sum_ktiles;
+    c.split_k = choice.split_k ? choice.split_k : small_split_k(shape, c.bk, split);
+    if (c.split_k > 1) {
+      c.note += fmt::format(", K split across a cluster of {} CTAs (partial sums added in shared "
+                            "memory, in a fixed order)", c.split_k);
+    }
+    return c;
+  }
   c.tmpl = GemmTemplate::wgmma;
   c.bm = 128; c.bn = split ? 128 : 256; c.bk = 128 / elem; c.stages = split ? 3 : 4; c.consumers = 2;
   c.threads = 128 * (c.consumers + 1);
@@ -95,6 +139,10 @@ GemmConfig wgmma_config(int elem, MathMode math, const GemmShape& shape, const G
                        c.cluster_m > 1 ? ", CTA pairs sharing B by multicast" : "",
                        c.persistent ? ", one CTA an SM looping over tiles (the producer loads the "
                                       "next tile during the epilogue)" : "");
+  if (choice.split_k > 1) {
+    c.note += fmt::format("; split={} not applied: split K is for small problems (at most {} "
+                          "tiles of 64x64, without cluster=2 or persistent=1)", choice.split_k, kSmallTiles);
+  }
   return c;
 }
 
@@ -144,9 +192,10 @@ std::string GemmConfig::describe() const {
   }
   if (tmpl == GemmTemplate::wgmma) {
     return fmt::format("gemm_wgmma.cu ({}) {}x{}x{} tiles, {} consumer warpgroups, {} stages, {} "
-                       "threads, {} B smem, clusters of {}{}{}", mma_macro, bm, bn, bk, consumers,
+                       "threads, {} B smem, clusters of {}{}{}{}", mma_macro, bm, bn, bk, consumers,
                        stages, threads, smem_bytes, cluster_m, persistent ? ", persistent" : "",
-                       sum_ktiles ? fmt::format(", tile sums of {} k-tiles", sum_ktiles) : "");
+                       sum_ktiles ? fmt::format(", tile sums of {} k-tiles", sum_ktiles) : "",
+                       split_k > 1 ? fmt::format(", split K {}", split_k) : "");
   }
   return fmt::format("gemm_mma.cu ({}) {}x{}x{} tiles, {}x{} per warp, {} stages, {} threads, "
                      "{} B smem", mma_macro, bm, bn, bk, wm, wn, stages, threads, smem_bytes);
@@ -188,6 +237,7 @@ GemmConfig choose_gemm_config(DType dtype, MathMode math, bool kn, bool aligned,
     const int elem = int(dtype_size(dtype));
     const bool wgmma = no_wgmma.empty() && prefer != GemmTemplate::mma &&
                        (prefer == GemmTemplate::wgmma || tiles(shape, 128, 256) >= kFillGrid ||
+                        wgmma_small(shape) ||
                         (math == MathMode::tf32x3 && wgmma_tf32x3_applies(kn, aligned, arch, shape)));
     if (wgmma) c = wgmma_config(elem, math, shape, choice);
     else if (!aligned) c = from_tile(kUnaligned, elem, kn);
@@ -207,7 +257,8 @@ GemmConfig choose_gemm_config(DType dtype, MathMode math, bool kn, bool aligned,
 }
 
 bool wgmma_tf32x3_applies(bool kn, bool aligned, const Arch& arch, const GemmShape& shape) {
-  return arch.sm == 90 && arch.specific && !kn && aligned && tiles(shape, 128, 128) >= kFillGrid;
+  return arch.sm == 90 && arch.specific && !kn && aligned &&
+         (tiles(shape, 128, 128) >= kFillGrid || wgmma_small(shape));
 }
 
 std::string GemmChoice::text() const {
@@ -216,6 +267,7 @@ std::string GemmChoice::text() const {
   if (cluster_m) out += fmt::format(",cluster={}", cluster_m);
   if (persistent >= 0) out += fmt::format(",persistent={}", persistent);
   if (sum_ktiles) out += fmt::format(",sum={}", sum_ktiles);
+  if (split_k) out += fmt::format(",split={}", split_k);
   return out;
 }
 
@@ -223,8 +275,9 @@ Expected<GemmChoice> parse_gemm_choice(std::string_view text) {
   auto bad = [&](std::string why) {
     return make_error(ErrorCode::bad_option,
                       fmt::format("gemm choice \"{}\": {}; expected auto, wgmma, mma or simt, "
-                                  "wgmma optionally with settings cluster=1|2, persistent=0|1 "
-                                  "and sum=1|2|4|8 (\"wgmma,cluster=2,persistent=1\")", text, why));
+                                  "wgmma optionally with settings cluster=1|2, persistent=0|1, "
+                                  "sum=1|2|4|8 and split=1|2|4|8 (\"wgmma,cluster=2,persistent=1\")",
+                                  text, why));
   };
   GemmChoice c;
   std::size_t comma = text.find(',');
@@ -252,6 +305,10 @@ Expected<GemmChoice> parse_gemm_choice(std::string_view text) {
       value = setting.back() - '0';
     } else if (setting == "sum=1" || setting == "sum=2" || setting == "sum=4" || setting == "sum=8") {
       slot = &c.sum_ktiles;
+      value = setting.back() - '0';
+    } else if (setting == "split=1" || setting == "split=2" || setting == "split=4" ||
+               setting == "split=8") {
+      slot = &c.split_k;
       value = setting.back() - '0';
     } else {
       return bad(fmt::format("unknown setting \"{}\"", setting));

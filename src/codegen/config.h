@@ -22,6 +22,7 @@ struct GemmConfig {
   int cluster_m = 1;                 // wgmma: CTAs per cluster along M, sharing B by multicast
   bool persistent = false;           // wgmma: one CTA an SM, each walking its share of the tiles
   int sum_ktiles = 0;                // wgmma tf32x3: k-tiles summed in the tensor cores per f32 add
+  int split_k = 1;                   // wgmma small: CTAs (one cluster) sharing a tile's K
   int tm = 0, tn = 0;                // simt: thread tile
   int threads = 0;
   int smem_bytes = 0;                // dynamic shared memory per block
@@ -42,18 +43,21 @@ struct GemmChoice {
   int cluster_m = 0;   // wgmma: 1 or 2; 0 = the heuristic's
   int persistent = -1;  // wgmma: 0 or 1; -1 = the heuristic's
   int sum_ktiles = 0;   // wgmma tf32x3: 1, 2, 4 or 8; 0 = the heuristic's
+  int split_k = 0;      // wgmma, small problems: 1, 2, 4 or 8; 0 = the heuristic's
 
   // Nothing asked: the heuristic (or a tune record) decides.
-  bool is_auto() const { return !tmpl && cluster_m == 0 && persistent < 0 && sum_ktiles == 0; }
+  bool is_auto() const {
+    return !tmpl && cluster_m == 0 && persistent < 0 && sum_ktiles == 0 && split_k == 0;
+  }
   // "auto", "wgmma", "wgmma,cluster=2,persistent=0,sum=4", "mma", "simt": what
   // parse_gemm_choice reads.
   std::string text() const;
 };
 
 // Parses CompileOptions::gemm: "" or "auto", or TEMPLATE[,SETTING...] with TEMPLATE one of
-// wgmma, mma, simt and SETTING (wgmma only) cluster=1|2, persistent=0|1 or sum=1|2|4|8 (tf32x3:
-// k-tiles the tensor cores sum before each rounded f32 add). A bad_option error names what is
-// wrong.
+// wgmma, mma, simt and SETTING (wgmma only) cluster=1|2, persistent=0|1, sum=1|2|4|8 (tf32x3:
+// k-tiles the tensor cores sum before each rounded f32 add) or split=1|2|4|8 (small problems:
+// CTAs of a cluster sharing a tile's K). A bad_option error names what is wrong.
 Expected<GemmChoice> parse_gemm_choice(std::string_view text);
 
 // The problem a config is chosen for; unknown dims are nullopt.
@@ -61,10 +65,11 @@ struct GemmShape {
   std::optional<std::int64_t> m, n, k;
 };
 
-// Picks the template and tiles. f32 ieee -> SIMT FFMA; f16/bf16 and f32 tf32 -> wgmma with TMA on
-// sm_90a when B is [N,K], rows are 16-byte aligned and the problem fills the GPU; otherwise (and
-// for tf32x3) mma.sync on sm_80+, SIMT below (tf32 modes then fall back to ieee, which is more
-// accurate).
+// Picks the template and tiles. f32 ieee -> SIMT FFMA; f16/bf16 and f32 tf32/tf32x3 -> wgmma with
+// TMA on sm_90a when B is [N,K], rows are 16-byte aligned and the problem either fills the GPU
+// with 128x256 tiles (128x128 for tf32x3) or is small (at most 128 tiles of 64x64: then 64x64
+// tiles, latency-bound); otherwise mma.sync on sm_80+, SIMT below (tf32 modes then fall back to
+// ieee, which is more accurate).
 // `kn`: B is [K,N] (it changes the shared-memory layout); `aligned`: A's and B's rows allow
 // 16-byte loads. Tiles must fit the arch's shared memory; the largest that fills the GPU wins.
 // Whether the heuristic gives an f32 tf32x3 GEMM of this shape the wgmma template: what math

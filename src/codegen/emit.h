@@ -36,6 +36,7 @@ struct LaunchConfig {
   int cluster_m = 1;            // gemm: CTAs per cluster along M (tiles_m is rounded up to it)
   int blocks_per_sm = 0;        // elementwise: grid = min(blocks needed, SMs * this), one resident wave
   bool persistent = false;      // gemm: at most one CTA an SM (whole clusters); CTAs loop over tiles
+  int split_k = 1;              // gemm: CTAs a tile (a cluster), each summing a share of K
 };
 
 // A generated kernel.

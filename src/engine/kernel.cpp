@@ -180,7 +180,8 @@ Status Kernel::launch_kernels(const TensorMap& tensors, Stream stream, int only)
       const std::int64_t cm = std::max(1, src.launch.cluster_m);
       const std::int64_t tiles_m = (m + src.launch.tile_m - 1) / src.launch.tile_m;
       grid = std::uint64_t((tiles_m + cm - 1) / cm * cm) *
-             std::uint64_t((n + src.launch.tile_n - 1) / src.launch.tile_n);
+             std::uint64_t((n + src.launch.tile_n - 1) / src.launch.tile_n) *
+             std::uint64_t(std::max(1, src.launch.split_k));
       // Persistent: one CTA an SM at most (whole clusters), each looping over its tiles.
       if (src.launch.persistent) {
         JF_ASSIGN_OR_RETURN(const int resident, impl_->modules[i]->resident_clusters(

@@ -129,10 +129,17 @@ TEST_CASE("math auto: tf32x3 where the wgmma kernel runs it, ieee elsewhere") {
   CHECK(big->kernels[0].source.find("gemm_wgmma.cu (JF_MMA_TF32X3)") != std::string::npos);
   CHECK(big->kernels[0].source.find("math tf32x3") != std::string::npos);
 
-  auto small = engine.build(*graph, options(64));  // too few tiles for the wgmma kernel
+  // M = 128: too few 128x128 tiles for the large wgmma config, too many 64x64 ones (256) for the
+  // small one.
+  auto mid = engine.build(*graph, options(128));
+  REQUIRE(mid.ok());
+  CHECK(mid->math == MathMode::ieee);
+  CHECK(mid->kernels[0].source.find("gemm_simt.cu") != std::string::npos);
+  // M = 64: 128 tiles of 64x64, the small wgmma config.
+  auto small = engine.build(*graph, options(64));
   REQUIRE(small.ok());
-  CHECK(small->math == MathMode::ieee);
-  CHECK(small->kernels[0].source.find("gemm_simt.cu") != std::string::npos);
+  CHECK(small->math == MathMode::tf32x3);
+  CHECK(small->kernels[0].source.find("gemm_wgmma.cu (JF_MMA_TF32X3) 64x64x32 tiles") != std::string::npos);
 
   CompileOptions ampere = options(2048);
   ampere.arch = "sm_80";
@@ -149,4 +156,48 @@ TEST_CASE("math auto: tf32x3 where the wgmma kernel runs it, ieee elsewhere") {
 
   CHECK(parse_math_mode("auto") == MathMode::automatic);
   CHECK(to_string(MathMode::automatic) == "auto");
+}
+
+TEST_CASE("the wgmma config follows the problem's size on sm_90a") {
+  const Arch hopper = *parse_arch("sm_90a");
+  // 128x1024 is 32 tiles of 64x64: the small, latency-bound config, f32 included (auto math
+  // resolves to tf32x3 there).
+  const GemmShape small{128, 1024, 512};
+  for (DType dt : {DType::bf16, DType::f32}) {
+    const MathMode math = dt == DType::f32 ? MathMode::tf32x3 : MathMode::ieee;
+    const GemmConfig c = choose_gemm_config(dt, math, false, true, hopper, small);
+    CAPTURE(c.describe());
+    CHECK(c.tmpl == GemmTemplate::wgmma);
+    CHECK(c.bm == 64);
+    CHECK(c.bn == 64);
+    CHECK(c.consumers == 1);
+    CHECK(c.threads == 256);
+    CHECK(c.sum_ktiles == (dt == DType::f32 ? 1 : 0));
+    CHECK(c.split_k == (dt == DType::f32 ? 2 : 1));  // tf32x3: a cluster of 2 a tile
+  }
+  // K unknown, or too few k-tiles: no split; an explicit choice wins.
+  CHECK(choose_gemm_config(DType::f32, MathMode::tf32x3, false, true, hopper, {128, 1024, std::nullopt}).split_k == 1);
+  CHECK(choose_gemm_config(DType::f32, MathMode::tf32x3, false, true, hopper, {128, 1024, 96}).split_k == 1);
+  GemmChoice split8;
+  split8.tmpl = GemmTemplate::wgmma;
+  split8.split_k = 8;
+  CHECK(choose_gemm_config(DType::bf16, MathMode::ieee, false, true, hopper, small, split8).split_k == 8);
+  CHECK(wgmma_tf32x3_applies(false, true, hopper, small));
+  // Mid-sized: neither small nor filling the GPU with 128x256 tiles; mma.sync.
+  const GemmShape mid{512, 2048, 1024};
+  CHECK(choose_gemm_config(DType::bf16, MathMode::ieee, false, true, hopper, mid).tmpl == GemmTemplate::mma);
+  CHECK_FALSE(wgmma_tf32x3_applies(false, true, hopper, mid));
+  // Large: 128x256 tiles, two consumer warpgroups, CTA pairs, persistent.
+  const GemmConfig big = choose_gemm_config(DType::bf16, MathMode::ieee, false, true, hopper, {2048, 8192, 8192});
+  CHECK(big.bm == 128);
+  CHECK(big.bn == 256);
+  CHECK(big.cluster_m == 2);
+  CHECK(big.persistent);
+  // Asking for pairs or persistence on a small problem gets the large config.
+  GemmChoice pairs;
+  pairs.tmpl = GemmTemplate::wgmma;
+  pairs.cluster_m = 2;
+  CHECK(choose_gemm_config(DType::bf16, MathMode::ieee, false, true, hopper, small, pairs).bn == 256);
+  // Unknown M: the large config.
+  CHECK(choose_gemm_config(DType::bf16, MathMode::ieee, false, true, hopper, {std::nullopt, 8192, 8192}).bn == 256);
 }

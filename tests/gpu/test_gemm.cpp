@@ -139,13 +139,21 @@ TEST_CASE("gpu: the wgmma template (sm_90a) at odd shapes: edges in M, N and K, 
     std::int64_t m, n, k;
     const char* gemm = "wgmma";
   };
-  // K must keep rows 16-byte aligned (TMA); everything else is free. 1100x4100 has more tiles
-  // than an H100 has SMs: persistent CTAs take two or three tiles each (the last cluster row
-  // half outside M), and the same shape runs once with one tile a CTA.
+  // K must keep rows 16-byte aligned (TMA); everything else is free. Up to 128 tiles of 64x64
+  // take the small config (64x64 tiles, one consumer warpgroup, K split across a cluster). 1100x4100 has more 128x256
+  // tiles than an H100 has SMs: persistent CTAs take two or three tiles each (the last cluster
+  // row half outside M), and the same shape runs once with one tile a CTA.
   std::vector<Case> cases = {{1, 264, 520},    {77, 8, 64},     {130, 300, 1000},
                              {257, 520, 72},   {129, 257, 8},   {300, 1, 136},
                              {64, 512, 4096},  {1100, 4100, 136},
-                             {1100, 4100, 136, "wgmma,persistent=0"}};
+                             {1100, 4100, 136, "wgmma,persistent=0"},
+                             // The small ones above take 64x64 tiles; these force 128-row tiles.
+                             {130, 300, 1000, "wgmma,cluster=2"},
+                             {257, 520, 72, "wgmma,cluster=1,persistent=1"},
+                             // Split K (the heuristic splits small tf32x3 problems 2 ways):
+                             // ragged shares, and more CTAs than k-tiles (empty shares).
+                             {130, 300, 1000, "wgmma,split=4"},
+                             {77, 8, 64, "wgmma,split=8"}};
   if (!jf_gpu::small_only()) cases.push_back({2048, 1024, 768});
   std::uint64_t seed = 900;
   for (const Mode& m : modes) {
