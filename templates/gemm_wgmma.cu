@@ -1,13 +1,15 @@
 // Hopper tensor-core GEMM (sm_90a): TMA loads into swizzled shared memory, completing
 // on mbarriers; one producer warpgroup and JF_CONSUMERS consumer warpgroups issuing wgmma; the
-// fused epilogue applied to the accumulators in registers. For each in-bounds (row, col):
-// jf_epilogue(p, row, col, sum_k A[row,k] * B[col,k]), B given as [N,K] (K-major, like
-// nn.Linear's weight).
+// fused epilogue applied to the f32 accumulators: for each in-bounds (row, col), the values of
+// jf_epilogue_values(p, row, col, sum_k A[row,k] * B[col,k]) are stored (kernels/epilogue.cuh),
+// B given as [N,K] (K-major, like nn.Linear's weight).
 //
 // Needs from the prologue: JF_KERNEL_NAME, jf_elem_t, struct jf_params with jf_tensor_map
 // members tma_a (A as [M,K], box JF_BK x JF_BM) and tma_b (B as [N,K], box JF_BK x
-// JF_BN / JF_CLUSTER_M), both swizzled by the box's row bytes (JF_BK * E) and zero-filled; jf_epilogue_values, JF_STORES, JF_STORE_PTRS(p) (kernels/epilogue.cuh), JF_M(p), JF_N(p), JF_K(p), JF_BM, JF_BN,
-// JF_BK, JF_STAGES, JF_CONSUMERS, JF_CLUSTER_M, JF_THREADS, JF_SMEM_BYTES, and exactly one of
+// JF_BN / JF_CLUSTER_M), both swizzled by the box's row bytes (JF_BK * E) and zero-filled;
+// jf_epilogue_values, JF_STORES, JF_STORE_PTRS(p), JF_M(p), JF_N(p), JF_K(p), JF_BM, JF_BN, JF_BK,
+// JF_STAGES, JF_CONSUMERS, JF_CLUSTER_M, JF_THREADS, JF_SMEM_BYTES, optionally JF_SPLIT_K, and
+// exactly one of
 //   JF_MMA_F16, JF_MMA_BF16
 //   JF_MMA_TF32    f32 inputs multiplied as tf32 (the tensor cores ignore the low 13 mantissa bits)
 //   JF_MMA_TF32X3  x = big + small, both tf32, three products per k-step (small*small dropped):
@@ -19,8 +21,13 @@
 // Constraints (static_asserted below), with E = sizeof(jf_elem_t):
 //   JF_BK * E == 128 or 64 (a tile row is one 128- or 64-byte swizzle row), JF_BN in {64, 128, 256},
 //   JF_BM % (64 * JF_CONSUMERS) == 0, JF_THREADS == 128 * (JF_CONSUMERS + 1),
-//   JF_SMEM_BYTES == JF_STAGES * (JF_BM + JF_BN) * JF_BK * E * X + 2048 (tiles, barriers, alignment),
+//   JF_SMEM_BYTES == JF_STAGES * (JF_BM + JF_BN) * JF_BK * E * X + JF_CONSUMERS * 8192 + 2048
+//   (the stages; 2 KB a consumer warp to stage the epilogue's stores; barriers and alignment),
 //   X = 2 for JF_MMA_TF32X3 (the small halves), else 1.
+//
+// Tiles: the grid may be smaller than the tile count (persistent, one CTA an SM): each CTA (each
+// cluster) walks its tiles in the grouped order, and the producer fills stages for the next tile
+// while the consumers run this one's epilogue.
 //
 // Pipeline: stage s holds A [BM][BK] then B [BN][BK]. full[s] completes when TMA has written the
 // stage; empty[s] when every consumer's wgmma that read it has finished. Consumers keep one
