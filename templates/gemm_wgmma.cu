@@ -223,6 +223,15 @@ __device__ __forceinline__ void mainloop_tile_sums(float (&acc)[MI][ACC], int& i
   }
 }
 
+// The fallback stores below, as calls: one copy of the epilogue's code for the unrolled loop
+// (inlined, it doubled the kernel and its compile time).
+__device__ __noinline__ void epilogue_pair_call(const jf_params& p, int row, int col, float v0, float v1) {
+  jf_epilogue_pair(p, row, col, v0, v1);
+}
+__device__ __noinline__ void epilogue_call(const jf_params& p, int row, int col, float v0) {
+  jf_epilogue(p, row, col, v0);
+}
+
 // The fused epilogue of a consumer warpgroup's WG_M x JF_BN accumulators, rows from m0 and
 // columns from n0. Accumulator (m64 tile mi, thread t = 32 w + l): acc[mi][4 j + 2 h + q] is row
 // 16 w + 8 h + l / 4, column 8 j + 2 (l % 4) + q. With one output, the warp stages chunks of its
@@ -280,8 +289,8 @@ __device__ __forceinline__ void epilogue(const jf_params& p, const float (&acc)[
           for (int jj = 0; jj < CHUNK_COLS / 8; ++jj) {
             const int j = cc * (CHUNK_COLS / 8) + jj, col = col0 + 8 * jj + 2 * (l % 4);
             const float v0 = acc[mi][4 * j + 2 * h], v1 = acc[mi][4 * j + 2 * h + 1];
-            if (col + 1 < N) jf_epilogue_pair(p, row, col, v0, v1);
-            else if (col < N) jf_epilogue(p, row, col, v0);
+            if (col + 1 < N) epilogue_pair_call(p, row, col, v0, v1);
+            else if (col < N) epilogue_call(p, row, col, v0);
           }
         }
       }
