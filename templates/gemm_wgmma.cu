@@ -96,11 +96,10 @@ static_assert(JF_BM % (64 * JF_CONSUMERS) == 0, "gemm_wgmma: JF_BM must be a mul
 static_assert(JF_THREADS == 128 * (JF_CONSUMERS + 1), "gemm_wgmma: JF_THREADS must be 128 * (JF_CONSUMERS + 1)");
 static_assert(JF_STAGES >= 2, "gemm_wgmma: JF_STAGES must be at least 2");
 static_assert(JF_CLUSTER_M == 1 || JF_CLUSTER_M == 2, "gemm_wgmma: JF_CLUSTER_M must be 1 or 2");
-#if defined(JF_SPLIT_K)
-constexpr int SPLIT_K = JF_SPLIT_K;
-#else
-constexpr int SPLIT_K = 1;
+#if !defined(JF_SPLIT_K)
+#define JF_SPLIT_K 1
 #endif
+constexpr int SPLIT_K = JF_SPLIT_K;
 static_assert(SPLIT_K == 1 || SPLIT_K == 2 || SPLIT_K == 4 || SPLIT_K == 8, "gemm_wgmma: JF_SPLIT_K must be 1, 2, 4 or 8");
 static_assert(SPLIT_K == 1 || (JF_CLUSTER_M == 1 && JF_CONSUMERS == 1 && JF_BM == 64),
               "gemm_wgmma: JF_SPLIT_K needs JF_CLUSTER_M = 1, one consumer warpgroup and 64-row tiles");
@@ -339,7 +338,7 @@ __device__ __forceinline__ void split_k_reduce(const jf_params& p, unsigned red,
 
 #if JF_CLUSTER_M > 1
 #define JF_CLUSTER_DIMS __cluster_dims__(JF_CLUSTER_M, 1, 1)
-#elif defined(JF_SPLIT_K) && JF_SPLIT_K > 1
+#elif JF_SPLIT_K > 1
 #define JF_CLUSTER_DIMS __cluster_dims__(JF_SPLIT_K, 1, 1)
 #else
 #define JF_CLUSTER_DIMS
@@ -495,7 +494,7 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
       }
     }
   }
-#if defined(JF_SPLIT_K) && JF_SPLIT_K > 1
+#if JF_SPLIT_K > 1
   jf_cluster_sync();  // every CTA's partial sums are in its shared memory
   if (wg == 1 && first_tile < tile_count) {
     int m0, n0;
@@ -503,7 +502,7 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
     split_k_reduce(p, tiles, kpart, m0, n0, M, N, threadIdx.x - 128);
   }
 #endif
-#if JF_CLUSTER_M > 1 || (defined(JF_SPLIT_K) && JF_SPLIT_K > 1)
+#if JF_CLUSTER_M > 1 || JF_SPLIT_K > 1
   jf_cluster_sync();  // no CTA leaves while a peer may still arrive on its barriers or read its sums
 #endif
 }

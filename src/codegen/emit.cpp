@@ -143,11 +143,15 @@ struct Builder {
     // through kernels/epilogue.cuh).
     body += fmt::format("  out[{}] = {};\n", slot - k.stores.begin(), var(g.values[value]));
   }
-  void store_params() {
+  // The outputs' pointer fields; returns their names, in out[] (JF_STORE_PTRS) order.
+  std::vector<std::string> store_params() {
+    std::vector<std::string> names;
     for (int v : k.stores) {
       pointer("out_" + g.values[v].name, v, true, 0,
               fmt::format("{} {}", g.values[v].name, to_string(g.values[v].shape)));
+      names.push_back(g.values[v].name);
     }
+    return names;
   }
 };
 
@@ -188,6 +192,11 @@ std::string list_macro(const char* macro, const std::vector<std::string>& names,
     out += fmt::format("{} (p).{}{}", i ? "," : "", prefix, names[i]);
   }
   return out + "\n";
+}
+
+// JF_STORES and JF_STORE_PTRS(p): how many outputs the template stores out[] to, and where.
+std::string store_macros(const std::vector<std::string>& stores) {
+  return fmt::format("#define JF_STORES {}\n", stores.size()) + list_macro("JF_STORE_PTRS", stores, "out_");
 }
 
 void emit_gemm(Builder& b, const EmitOptions& options) {
@@ -241,11 +250,7 @@ void emit_gemm(Builder& b, const EmitOptions& options) {
   } else {
     b.body += fmt::format("  const float {} = acc;\n", var(y));
   }
-  b.store_params();
-  std::vector<std::string> stores;
-  for (int v : b.k.stores) stores.push_back(g.values[v].name);
-  b.defines += fmt::format("#define JF_STORES {}\n", stores.size());
-  b.defines += list_macro("JF_STORE_PTRS", stores, "out_");
+  b.defines += store_macros(b.store_params());
   b.scalar(Param::Kind::i32, "M", "M");
   b.scalar(Param::Kind::i32, "N", "N");
   b.scalar(Param::Kind::i32, "K", "K");
@@ -293,9 +298,7 @@ void emit_elementwise(Builder& b) {
   // an SM to cover the latency of HBM.
   constexpr int unroll = 4;
   const std::vector<std::string> loads = elementwise_loads(b);
-  b.store_params();
-  std::vector<std::string> stores;
-  for (int v : b.k.stores) stores.push_back(g.values[v].name);
+  const std::vector<std::string> stores = b.store_params();
   b.scalar(Param::Kind::i64, "numel", "numel");
   b.ops();
 
@@ -306,8 +309,7 @@ void emit_elementwise(Builder& b) {
   b.defines += fmt::format("#define JF_VEC {}\n#define JF_UNROLL {}\n", vec, unroll);
   b.defines += fmt::format("#define JF_LOADS {}\n", loads.size());
   b.defines += list_macro("JF_LOAD_PTRS", loads, "in_");
-  b.defines += fmt::format("#define JF_STORES {}\n", stores.size());
-  b.defines += list_macro("JF_STORE_PTRS", stores, "out_");
+  b.defines += store_macros(stores);
   std::vector<std::string> vectorized = loads;
   vectorized.insert(vectorized.end(), stores.begin(), stores.end());
   b.out.config = fmt::format(
