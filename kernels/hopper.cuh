@@ -70,6 +70,18 @@ __device__ __forceinline__ unsigned jf_cluster_ctarank() {
   return r;
 }
 
+// Programmatic dependent launch (sm_90). jf_grid_dependency_wait: waits until the grids this one
+// depends on have completed and their memory is visible to it. jf_grid_launch_dependents: lets
+// the next grid, if launched with programmatic stream serialization, start its CTAs once every
+// CTA of this one has got here (they wait the same way before touching memory). Both are no-ops
+// for a grid launched without that attribute.
+__device__ __forceinline__ void jf_grid_dependency_wait() {
+  asm volatile("griddepcontrol.wait;\n" ::: "memory");
+}
+__device__ __forceinline__ void jf_grid_launch_dependents() {
+  asm volatile("griddepcontrol.launch_dependents;\n" ::: "memory");
+}
+
 // Every thread of every CTA in the cluster: a barrier with release/acquire ordering.
 __device__ __forceinline__ void jf_cluster_sync() {
   asm volatile("barrier.cluster.arrive.release.aligned;\nbarrier.cluster.wait.acquire.aligned;\n" ::: "memory");

@@ -13,25 +13,32 @@
 //   JF_MMA_F16, JF_MMA_BF16
 //   JF_MMA_TF32    f32 inputs multiplied as tf32 (the tensor cores ignore the low 13 mantissa bits)
 //   JF_MMA_TF32X3  x = big + small, both tf32, three products per k-step (small*small dropped):
-//                  near-f32 accuracy. Warps 1-3 of the producer warpgroup split each landed stage
-//                  in place (big) and into a second buffer (small) before the consumers read it.
-//                  JF_SUM_KTILES (default 1): k-tiles the tensor cores sum before each rounded
-//                  f32 add.
+//                  near-f32 accuracy. A is split in registers: each consumer loads its fragments
+//                  from the landed stage and multiplies them with A in registers (wgmma RS);
+//                  warps 1-3 of the producer warpgroup write B's small half to a second buffer
+//                  (B as loaded is its big half: the tensor cores truncate). JF_SUM_KTILES (default 1): k-tiles the tensor cores sum before
+//                  each rounded f32 add. Needs JF_BK = 32.
 //
 // Constraints (static_asserted below), with E = sizeof(jf_elem_t):
 //   JF_BK * E == 128 or 64 (a tile row is one 128- or 64-byte swizzle row), JF_BN in {64, 128, 256},
 //   JF_BM % (64 * JF_CONSUMERS) == 0, JF_THREADS == 128 * (JF_CONSUMERS + 1),
-//   JF_SMEM_BYTES == JF_STAGES * (JF_BM + JF_BN) * JF_BK * E * X + JF_CONSUMERS * 8192 + 2048
+//   JF_SMEM_BYTES == JF_STAGES * (JF_BM + JF_BN + X) * JF_BK * E + JF_CONSUMERS * 8192 + 2048
 //   (the stages; 2 KB a consumer warp to stage the epilogue's stores; barriers and alignment),
-//   X = 2 for JF_MMA_TF32X3 (the small halves), else 1.
+//   X = JF_BN for JF_MMA_TF32X3 (B's small half), else 0.
 //
 // Tiles: the grid may be smaller than the tile count (persistent, one CTA an SM): each CTA (each
 // cluster) walks its tiles in the grouped order, and the producer fills stages for the next tile
 // while the consumers run this one's epilogue.
 //
-// Pipeline: stage s holds A [BM][BK] then B [BN][BK]. full[s] completes when TMA has written the
-// stage; empty[s] when every consumer's wgmma that read it has finished. Consumers keep one
-// k-tile of wgmma in flight and release a stage as soon as the next one's group is issued.
+// Pipeline: stage s holds A [BM][BK] then B [BN][BK] (tf32x3: then B's small half). full[s]
+// completes when TMA has written the stage (tf32x3: split[s] when B is split); empty[s] when
+// every consumer's wgmma that read it has finished. Consumers keep one k-tile of wgmma in flight
+// and release a stage as soon as the next one's group is issued.
+//
+// Ping-pong (JF_PINGPONG = 1, persistent grids, not tf32x3): each consumer warpgroup computes a
+// whole JF_BM x JF_BN tile, the two taking turns over the CTA's tiles; an order barrier makes
+// their mainloops alternate, so one's epilogue runs while the other's products keep the tensor
+// cores busy. A stage then has one consumer: empty[s] counts one arrival a CTA of the cluster.
 //
 // Split K (JF_SPLIT_K = S > 1, small problems: 64-row tiles, one consumer warpgroup, not
 // persistent, JF_CLUSTER_M = 1): a cluster of S CTAs computes one tile, CTA r summing k-tiles
@@ -60,7 +67,12 @@ namespace jf_wg {
 
 constexpr int E = sizeof(jf_elem_t);
 constexpr int KSTEP = 32 / E;                  // k per wgmma: 32 bytes of each row
-constexpr int WG_M = JF_BM / JF_CONSUMERS;     // rows per consumer warpgroup
+constexpr int KSTEPS = JF_BK / KSTEP;          // wgmma k-steps per k-tile
+#if !defined(JF_PINGPONG)
+#define JF_PINGPONG 0
+#endif
+constexpr bool kPingPong = JF_PINGPONG;       // each consumer warpgroup a tile of its own
+constexpr int WG_M = kPingPong ? JF_BM : JF_BM / JF_CONSUMERS;  // rows per consumer warpgroup
 constexpr int MI = WG_M / 64;                  // m64 wgmma per consumer per k-step
 constexpr int ACC = JF_BN / 2;                 // accumulators per thread per m64 tile
 constexpr int ROW = JF_BK * E;                 // bytes of a tile row: the swizzle width
@@ -72,12 +84,15 @@ constexpr bool kSplit = true;
 #else
 constexpr bool kSplit = false;
 #endif
-constexpr int STAGE = kSplit ? 2 * LOADED : LOADED;  // + the small halves: A then B, as loaded
-// The epilogue's staging: 2 KB a consumer warp, 16 rows of 128 bytes.
+constexpr int STAGE = kSplit ? LOADED + B_STAGE : LOADED;  // tf32x3: + B's small half
+// The epilogue's staging: 2 KB a consumer warp, 16 rows of 128 bytes, of which a chunk of
+// CHUNK_COLS columns fills 128 bytes (64 for a 64-byte-wide tile: JF_BN = 32, 16-bit).
 constexpr int EPI_WARP = 2048;
-constexpr int CHUNK_COLS = 128 / E;
+constexpr int CHUNK_COLS = JF_BN * E < 128 ? JF_BN : 128 / E;
+constexpr int CHUNK_SEGS = CHUNK_COLS * E / 16;  // 16-byte pieces of a chunk row
 constexpr int EPI_BYTES = JF_CONSUMERS * 4 * EPI_WARP;
-static_assert(JF_BN % CHUNK_COLS == 0, "gemm_wgmma: JF_BN must be a multiple of 128 bytes of columns");
+static_assert(JF_BN % CHUNK_COLS == 0 && CHUNK_SEGS * 16 == CHUNK_COLS * E && (CHUNK_SEGS == 4 || CHUNK_SEGS == 8),
+              "gemm_wgmma: a tile row must be 64 bytes or a multiple of 128");
 #if defined(JF_SUM_KTILES)
 constexpr int kSumKtiles = JF_SUM_KTILES;  // tf32x3: k-tiles the tensor cores sum before a rounded add
 #else
@@ -91,8 +106,11 @@ static_assert(E == 2, "gemm_wgmma: JF_MMA_F16/BF16 need a 2-byte jf_elem_t");
 static_assert(E == 4, "gemm_wgmma: JF_MMA_TF32/TF32X3 need jf_elem_t = float");
 #endif
 static_assert(ROW == 128 || ROW == 64, "gemm_wgmma: JF_BK * sizeof(jf_elem_t) must be 128 or 64");
-static_assert(JF_BN == 64 || JF_BN == 128 || JF_BN == 256, "gemm_wgmma: JF_BN must be 64, 128 or 256");
-static_assert(JF_BM % (64 * JF_CONSUMERS) == 0, "gemm_wgmma: JF_BM must be a multiple of 64 * JF_CONSUMERS");
+static_assert(!kSplit || ROW == 128, "gemm_wgmma: JF_MMA_TF32X3 needs JF_BK = 32 (A's fragments assume the 128-byte swizzle)");
+static_assert(JF_BN == 32 || JF_BN == 64 || JF_BN == 128 || JF_BN == 256, "gemm_wgmma: JF_BN must be 32, 64, 128 or 256");
+static_assert(JF_BM % (64 * JF_CONSUMERS) == 0 || kPingPong, "gemm_wgmma: JF_BM must be a multiple of 64 * JF_CONSUMERS");
+static_assert(!kPingPong || (JF_CONSUMERS == 2 && JF_BM % 64 == 0 && !kSplit),
+              "gemm_wgmma: JF_PINGPONG needs two consumer warpgroups, 64-row multiples and no tf32x3");
 static_assert(JF_THREADS == 128 * (JF_CONSUMERS + 1), "gemm_wgmma: JF_THREADS must be 128 * (JF_CONSUMERS + 1)");
 static_assert(JF_STAGES >= 2, "gemm_wgmma: JF_STAGES must be at least 2");
 static_assert(JF_CLUSTER_M == 1 || JF_CLUSTER_M == 2, "gemm_wgmma: JF_CLUSTER_M must be 1 or 2");
@@ -108,7 +126,7 @@ constexpr int RED_LD = JF_BN + 4;
 static_assert(SPLIT_K == 1 || 64 * RED_LD * 4 <= JF_STAGES * STAGE, "gemm_wgmma: split K's sums must fit the stages");
 constexpr int B_PART = JF_BN / JF_CLUSTER_M;  // rows of B each CTA of a cluster loads
 static_assert(JF_SMEM_BYTES == JF_STAGES * STAGE + EPI_BYTES + 2048,
-              "gemm_wgmma: JF_SMEM_BYTES must be STAGES * (BM + BN) * BK * E * (2 for tf32x3) + "
+              "gemm_wgmma: JF_SMEM_BYTES must be STAGES * (BM + BN (+ BN for tf32x3)) * BK * E + "
               "CONSUMERS * 8 KB (the epilogue's staging) + 2048");
 
 // Two elements, adjacent in a row, to shared memory: one 4- or 8-byte store.
@@ -141,37 +159,64 @@ __device__ __forceinline__ void mma(float (&d)[ACC], unsigned a, unsigned b, int
 #endif
 }
 
-// tf32x3: splits the LOADED bytes at `raw` into big (in place: the f32 truncated to tf32, exact
-// for the tensor cores whether they truncate or round) and small = x - big (at raw + LOADED),
-// which the tensor cores then see with 10 bits of its own. The layout, swizzle included, is
-// unchanged: the split is element by element. `part`/`parts`: this thread's share.
-__device__ __forceinline__ void split_stage(unsigned raw, int part, int parts) {
-  for (int i = part; i < LOADED / 16; i += parts) {
-    const unsigned at = raw + 16 * i;
+// tf32x3: writes small = x - big for the B_STAGE bytes of B at `b` to b + B_STAGE, big being x
+// truncated to tf32. B itself stays as loaded: the tensor cores read a tf32 operand's top 19
+// bits and ignore the low 13 (truncation), so x is big to them. Measured on the H100: were it
+// rounding, big * small would miss up to an ulp of tf32 and the relative norm error would be
+// 1e-4 or worse, not the 1.3e-6 seen (the GPU tests hold tf32x3 to 1e-5); writing big in
+// place cost 3-6%. The layout, swizzle included, is unchanged: the split is element by element.
+// `part`/`parts`: this thread's share. (A is split by the consumers, in registers.)
+__device__ __forceinline__ void split_b(unsigned b, int part, int parts) {
+  for (int i = part; i < B_STAGE / 16; i += parts) {
+    const unsigned at = b + 16 * i;
     unsigned x[4];
     asm volatile("ld.shared.v4.b32 {%0, %1, %2, %3}, [%4];\n"
                  : "=r"(x[0]), "=r"(x[1]), "=r"(x[2]), "=r"(x[3]) : "r"(at));
-    unsigned big[4], small[4];
+    unsigned small[4];
 #pragma unroll
     for (int q = 0; q < 4; ++q) {
-      big[q] = x[q] & 0xffffe000u;
-      small[q] = __float_as_uint(__uint_as_float(x[q]) - __uint_as_float(big[q]));
+      small[q] = __float_as_uint(__uint_as_float(x[q]) - __uint_as_float(x[q] & 0xffffe000u));
     }
     asm volatile("st.shared.v4.b32 [%0], {%1, %2, %3, %4};\n"
-                 ::"r"(at), "r"(big[0]), "r"(big[1]), "r"(big[2]), "r"(big[3]) : "memory");
-    asm volatile("st.shared.v4.b32 [%0], {%1, %2, %3, %4};\n"
-                 ::"r"(at + LOADED), "r"(small[0]), "r"(small[1]), "r"(small[2]), "r"(small[3]) : "memory");
+                 ::"r"(at + B_STAGE), "r"(small[0]), "r"(small[1]), "r"(small[2]), "r"(small[3]) : "memory");
+  }
+}
+
+// tf32x3: a consumer thread's fragments of its warpgroup's rows of the A tile at `a` (K-major,
+// 128-byte swizzle), for every k-step, split into big (the f32 truncated to tf32) and small =
+// x - big. Fragment layout (kernels/wgmma_ops.cuh, jf_wgmma_tf32_rs): element i of k-step k is
+// row 16 w + l / 4 + 8 (i % 2), column 8 k + l % 4 + 4 (i / 2); its 16-byte chunk, 2 k + i / 2,
+// is XOR-swizzled by the row % 8, which is l / 4. Conflict-free: a warp's 32 loads cover 8 rows'
+// different chunks, 4 words each.
+__device__ __forceinline__ void load_split_a(unsigned a, int w, int l, unsigned (&big)[MI][KSTEPS][4],
+                                             unsigned (&small)[MI][KSTEPS][4]) {
+#pragma unroll
+  for (int mi = 0; mi < MI; ++mi) {
+#pragma unroll
+    for (int k = 0; k < KSTEPS; ++k) {
+#pragma unroll
+      for (int i = 0; i < 4; ++i) {
+        const int r = mi * 64 + 16 * w + l / 4 + 8 * (i % 2);
+        const unsigned at = a + r * ROW + (((2 * k + i / 2) ^ (l / 4)) * 16) + 4 * (l % 4);
+        unsigned x;
+        asm volatile("ld.shared.b32 %0, [%1];\n" : "=r"(x) : "r"(at));
+        big[mi][k][i] = x & 0xffffe000u;
+        small[mi][k][i] = __float_as_uint(__uint_as_float(x) - __uint_as_float(big[mi][k][i]));
+      }
+    }
   }
 }
 
 // A consumer's k-tiles it .. it + kt_count - 1 of one tile into acc (`it` advances past them):
 // one k-tile of wgmma in flight, its stage released once the next one's group is issued and it
-// has finished. issue(it, d, fresh) issues k-tile it into d; release(s) frees stage s.
-template <class Issue, class Release>
+// has finished. issue(it, d, fresh) issues k-tile it into d; release(s) frees stage s;
+// issued_all() runs once the last k-tile is issued.
+template <class Issue, class Release, class Issued>
 __device__ __forceinline__ void mainloop(float (&acc)[MI][ACC], int& it, int kt_count, Issue& issue,
-                                         Release& release) {
+                                         Release& release, Issued& issued_all) {
   for (int kt = 0; kt < kt_count; ++kt, ++it) {
     issue(it, acc, kt == 0);
+    if (kt == kt_count - 1) issued_all();
     jf_wgmma_wait<1>();  // k-tile it - 1's products are done: its stage can be refilled
     if (kt > 0) release((it - 1) % JF_STAGES);
   }
@@ -234,9 +279,9 @@ __device__ __noinline__ void epilogue_call(const jf_params& p, int row, int col,
 // The fused epilogue of a consumer warpgroup's WG_M x JF_BN accumulators, rows from m0 and
 // columns from n0. Accumulator (m64 tile mi, thread t = 32 w + l): acc[mi][4 j + 2 h + q] is row
 // 16 w + 8 h + l / 4, column 8 j + 2 (l % 4) + q. With one output, the warp stages chunks of its
-// 16 rows x CHUNK_COLS (128 bytes a row) in its 2 KB at `buf` and writes them out a 128-byte row
-// per 8 lanes, 16 bytes a lane; a chunk past N, or an output whose rows are not 16-byte aligned,
-// takes paired stores from registers.
+// 16 rows x CHUNK_COLS (128 bytes a row, or 64) in its 2 KB at `buf` and writes them out a row
+// per CHUNK_SEGS lanes, 16 bytes a lane; a chunk past N, or an output whose rows are not 16-byte
+// aligned, takes paired stores from registers.
 __device__ __forceinline__ void epilogue(const jf_params& p, const float (&acc)[MI][ACC], int m0,
                                          int n0, int M, int N, unsigned buf, int w, int l) {
   jf_elem_t* const outs[JF_STORES] = {JF_STORE_PTRS(p)};
@@ -249,25 +294,41 @@ __device__ __forceinline__ void epilogue(const jf_params& p, const float (&acc)[
     for (int cc = 0; cc < JF_BN / CHUNK_COLS; ++cc) {
       const int col0 = n0 + cc * CHUNK_COLS;
       if (staged && col0 + CHUNK_COLS <= N) {
+        // Every value of the chunk first, then the shared-memory stores: no store (a compiler
+        // barrier) and no branch between them, so the loads the epilogue makes issue together
+        // (a bias row once for both rows) and the chunk's independent chains interleave. A row
+        // past M computes on row M - 1's inputs (the epilogue may read [M, N] ones) and is not
+        // stored.
+        jf_elem_t v[2][CHUNK_COLS / 8][2];
 #pragma unroll
         for (int h = 0; h < 2; ++h) {
-          const int r = 8 * h + l / 4, row = row0 + r;
-          if (row >= M) continue;  // the epilogue may read other [M, N] inputs at row
+          const int row = min(row0 + 8 * h + l / 4, M - 1);
 #pragma unroll
           for (int jj = 0; jj < CHUNK_COLS / 8; ++jj) {
-            const int j = cc * (CHUNK_COLS / 8) + jj, cl = 8 * jj + 2 * (l % 4);
+            const int j = cc * (CHUNK_COLS / 8) + jj, col = col0 + 8 * jj + 2 * (l % 4);
             float v0[JF_STORES], v1[JF_STORES];
-            jf_epilogue_values(p, row, col0 + cl, acc[mi][4 * j + 2 * h], v0);
-            jf_epilogue_values(p, row, col0 + cl + 1, acc[mi][4 * j + 2 * h + 1], v1);
+            jf_epilogue_values(p, row, col, acc[mi][4 * j + 2 * h], v0);
+            jf_epilogue_values(p, row, col + 1, acc[mi][4 * j + 2 * h + 1], v1);
+            v[h][jj][0] = jf_from_float<jf_elem_t>(v0[0]);
+            v[h][jj][1] = jf_from_float<jf_elem_t>(v1[0]);
+          }
+        }
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          const int r = 8 * h + l / 4;
+          if (row0 + r >= M) continue;
+#pragma unroll
+          for (int jj = 0; jj < CHUNK_COLS / 8; ++jj) {
+            const int cl = 8 * jj + 2 * (l % 4);
             // 16-byte chunks of a row XOR-swizzled by row % 8: conflict-free both ways.
             const unsigned at = buf + r * 128 + ((((cl * E) / 16) ^ (r % 8)) * 16) + (cl * E) % 16;
-            epi_st_pair(at, jf_from_float<jf_elem_t>(v0[0]), jf_from_float<jf_elem_t>(v1[0]));
+            epi_st_pair(at, v[h][jj][0], v[h][jj][1]);
           }
         }
         __syncwarp();
 #pragma unroll
-        for (int i = 0; i < 4; ++i) {
-          const int v = l + 32 * i, r = v / 8, chunk = v % 8, row = row0 + r;
+        for (int i = 0; i < 16 * CHUNK_SEGS / 32; ++i) {
+          const int q = l + 32 * i, r = q / CHUNK_SEGS, chunk = q % CHUNK_SEGS, row = row0 + r;
           unsigned x[4];
           asm volatile("ld.shared.v4.b32 {%0, %1, %2, %3}, [%4];\n"
                        : "=r"(x[0]), "=r"(x[1]), "=r"(x[2]), "=r"(x[3])
@@ -313,21 +374,29 @@ __device__ __forceinline__ void partial_sums_to_smem(const float (&acc)[ACC], un
 
 // Split K, after a cluster barrier: CTA `kpart` adds up its 64 / SPLIT_K rows of every CTA's
 // partial sums (distributed shared memory, in rank order: deterministic) and applies the
-// epilogue; t is the consumer thread (0..127).
+// epilogue; t is the consumer thread (0..127). Every remote read is issued before the first sum
+// is used: one round trip of the cluster's latency, not one for each pair.
 __device__ __forceinline__ void split_k_reduce(const jf_params& p, unsigned red, int kpart, int m0,
                                                int n0, int M, int N, int t) {
-  constexpr int ROWS = 64 / SPLIT_K, PAIRS = ROWS * JF_BN / 2;
-  for (int q = t; q < PAIRS; q += 128) {
-    const int r = kpart * ROWS + q / (JF_BN / 2), cl = 2 * (q % (JF_BN / 2));
+  constexpr int ROWS = 64 / SPLIT_K, PAIRS = ROWS * JF_BN / 2, PER = PAIRS / 128;
+  static_assert(PAIRS % 128 == 0, "gemm_wgmma: split K's rows must be whole passes of 128 threads");
+  float2 v[PER][SPLIT_K];
+#pragma unroll
+  for (int i = 0; i < PER; ++i) {
+    const int q = t + 128 * i, r = kpart * ROWS + q / (JF_BN / 2), cl = 2 * (q % (JF_BN / 2));
+#pragma unroll
+    for (int c = 0; c < SPLIT_K; ++c) v[i][c] = jf_dsmem_ld2(red + (r * RED_LD + cl) * 4, c);
+  }
+#pragma unroll
+  for (int i = 0; i < PER; ++i) {
+    const int q = t + 128 * i, r = kpart * ROWS + q / (JF_BN / 2), cl = 2 * (q % (JF_BN / 2));
     const int row = m0 + r, col = n0 + cl;
     if (row >= M || col >= N) continue;
-    const unsigned at = red + (r * RED_LD + cl) * 4;
-    float2 sum = jf_dsmem_ld2(at, 0);
+    float2 sum = v[i][0];
 #pragma unroll
     for (int c = 1; c < SPLIT_K; ++c) {
-      const float2 v = jf_dsmem_ld2(at, c);
-      sum.x += v.x;
-      sum.y += v.y;
+      sum.x += v[i][c].x;
+      sum.y += v[i][c].y;
     }
     if (col + 1 < N) jf_epilogue_pair(p, row, col, sum.x, sum.y);
     else jf_epilogue(p, row, col, sum.x);
@@ -348,16 +417,15 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
     JF_KERNEL_NAME(const __grid_constant__ jf_params p) {
   using namespace jf_wg;
   extern __shared__ __align__(1024) unsigned char jf_smem[];
-  // Barriers first (full[s], empty[s], split[s]: 8 bytes each), then the stages from the next
-  // 1024-byte boundary, as the 128-byte swizzle needs.
+  // Barriers first (full[s], empty[s], split[s], order[2]: 8 bytes each), then the stages from
+  // the next 1024-byte boundary, as the 128-byte swizzle needs.
   const unsigned bars = jf_smem_addr(jf_smem);
-  const unsigned tiles = (bars + 24 * JF_STAGES + 1023) & ~1023u;
+  const unsigned tiles = (bars + 24 * JF_STAGES + 16 + 1023) & ~1023u;
   const unsigned epi = tiles + JF_STAGES * STAGE;  // the epilogue's staging, EPI_BYTES
   auto full = [&](int s) { return bars + 8 * s; };
   auto empty = [&](int s) { return bars + 8 * (JF_STAGES + s); };
   auto split = [&](int s) { return bars + 8 * (2 * JF_STAGES + s); };
-  // The barrier consumers wait on: the landed stage, or its split.
-  auto ready = [&](int s) { return kSplit ? split(s) : full(s); };
+  auto order = [&](int c) { return bars + 8 * (3 * JF_STAGES + c); };
 
   const int M = JF_M(p), N = JF_N(p), K = JF_K(p);
   // Tiles of a cluster (JF_CLUSTER_M of them, one column of vertically adjacent tiles) in the
@@ -369,7 +437,7 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
   const int cluster_rows = (tiles_m + JF_CLUSTER_M - 1) / JF_CLUSTER_M;
   const int tiles_n = (N + JF_BN - 1) / JF_BN;
   const int tile_count = cluster_rows * tiles_n;
-  const int first_tile = blockIdx.x / (JF_CLUSTER_M * SPLIT_K);
+  const int first_tile = blockIdx.x / (JF_CLUSTER_M * SPLIT_K);  // this CTA's (cluster's) first
   const int tile_step = gridDim.x / (JF_CLUSTER_M * SPLIT_K);
   auto origin = [&](int tile, int& m0, int& n0) {
     int tm, tn;
@@ -387,9 +455,11 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
   if (threadIdx.x == 0) {
     for (int s = 0; s < JF_STAGES; ++s) {
       jf_mbar_init(full(s), 1);
-      jf_mbar_init(empty(s), JF_CONSUMERS * JF_CLUSTER_M);
+      jf_mbar_init(empty(s), (kPingPong ? 1 : JF_CONSUMERS) * JF_CLUSTER_M);
       jf_mbar_init(split(s), 3);  // tf32x3: warps 1-3 of the producer warpgroup
     }
+    jf_mbar_init(order(0), 1);  // ping-pong: consumer warpgroup c may start its next tile
+    jf_mbar_init(order(1), 1);
     jf_mbar_init_fence();
     jf_tma_prefetch(&p.tma_a);
     jf_tma_prefetch(&p.tma_b);
@@ -399,6 +469,11 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
 #else
   __syncthreads();
 #endif
+  // Launched with programmatic stream serialization (LaunchConfig::pdl), everything above may
+  // run during the previous kernel's tail; nothing below touches global memory before that
+  // kernel is done. The next kernel's CTAs may then take the SMs this grid leaves free.
+  jf_grid_dependency_wait();
+  jf_grid_launch_dependents();
 
   // Every role counts k-tiles over all of this CTA's tiles: k-tile `it` (0, 1, ...) lives in
   // stage it % JF_STAGES, in that stage's use number it / JF_STAGES (the barrier phase).
@@ -432,7 +507,7 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
         for (int kt = 0; kt < kt_count; ++kt, ++it) {
           const int s = it % JF_STAGES;
           jf_mbar_wait(full(s), (it / JF_STAGES) & 1);
-          split_stage(tiles + s * STAGE, threadIdx.x - 32, 96);
+          split_b(tiles + s * STAGE + A_STAGE, threadIdx.x - 32, 96);
           asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");  // for the wgmma reads
           __syncwarp();
           if (threadIdx.x % 32 == 0) jf_mbar_arrive(split(s));
@@ -457,41 +532,70 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
     // Issues k-tile `it`'s products into d (with `fresh`, d is overwritten, not added to).
     auto issue = [&](int it, float (&d)[MI][ACC], bool fresh) {
       const int s = it % JF_STAGES;
-      jf_mbar_wait(ready(s), (it / JF_STAGES) & 1);
-      const unsigned a = tiles + s * STAGE + c * WG_M * ROW;
+      jf_mbar_wait(full(s), (it / JF_STAGES) & 1);
+      const unsigned a = tiles + s * STAGE + (kPingPong ? 0 : c * WG_M * ROW);
       const unsigned b = tiles + s * STAGE + A_STAGE;
-      jf_wgmma_fence();
+      if constexpr (kSplit) {
+        // A's big and small halves in registers (this thread's fragment of each k-step), B's
+        // from shared memory once the producer's warps have split it. The registers of A must
+        // not change while a wgmma that reads them runs (PTX: undefined; ptxas does not guard
+        // it, measured: wrong sums), so the previous k-tile's products finish first; the other
+        // consumer warpgroup's keep the tensor cores busy meanwhile.
+        jf_wgmma_wait<0>();
+        unsigned big[MI][KSTEPS][4], small[MI][KSTEPS][4];
+        load_split_a(a, w, l, big, small);
+        jf_mbar_wait(split(s), (it / JF_STAGES) & 1);
+        jf_wgmma_fence();
 #pragma unroll
-      for (int k = 0; k < JF_BK / KSTEP; ++k) {
+        for (int k = 0; k < KSTEPS; ++k) {
 #pragma unroll
-        for (int mi = 0; mi < MI; ++mi) {
-          const unsigned ak = a + mi * 64 * ROW + k * 32, bk = b + k * 32;
-          if constexpr (kSplit) {  // the small products first, so the big one does not absorb them
-            mma(d[mi], ak + LOADED, bk, fresh && k == 0 ? 0 : 1);
-            mma(d[mi], ak, bk + LOADED, 1);
-            mma(d[mi], ak, bk, 1);
-          } else {
-            mma(d[mi], ak, bk, fresh && k == 0 ? 0 : 1);
+          for (int mi = 0; mi < MI; ++mi) {  // the small products first: the big one would absorb them
+            const unsigned bk = b + k * 32;
+            jf_wgmma_tf32_rs(d[mi], small[mi][k], desc(bk), fresh && k == 0 ? 0 : 1);
+            jf_wgmma_tf32_rs(d[mi], big[mi][k], desc(bk + B_STAGE), 1);
+            jf_wgmma_tf32_rs(d[mi], big[mi][k], desc(bk), 1);
+          }
+        }
+      } else {
+        jf_wgmma_fence();
+#pragma unroll
+        for (int k = 0; k < KSTEPS; ++k) {
+#pragma unroll
+          for (int mi = 0; mi < MI; ++mi) {
+            mma(d[mi], a + mi * 64 * ROW + k * 32, b + k * 32, fresh && k == 0 ? 0 : 1);
           }
         }
       }
       jf_wgmma_commit();
     };
 
+    // Ping-pong: consumer c takes every other tile of this CTA's, c's first. Tile j of the CTA
+    // is k-tiles j * kt_count ... of the stage ring, so c skips the other's. Before its n-th
+    // tile, c waits until the other has issued all of its previous one (order(c)): the
+    // mainloops take turns, each overlapping the other's epilogue, and no consumer waits on a
+    // stage more than one use ahead of it (a barrier's parity would not tell them apart).
+    constexpr int per = kPingPong ? 2 : 1;
+    auto issued_all = [&]() {
+      if (kPingPong && t == 0) jf_mbar_arrive(order(1 - c));
+    };
     float acc[MI][ACC];
-    int it = 0;
-    for (int tile = first_tile; tile < tile_count; tile += tile_step) {
+    int it = kPingPong ? c * kt_count : 0;
+    int n = 0;
+    for (int tile = first_tile + (kPingPong ? c : 0) * tile_step; tile < tile_count;
+         tile += per * tile_step, ++n) {
       int m0, n0;
       origin(tile, m0, n0);
-      if constexpr (!kSplit) mainloop(acc, it, kt_count, issue, release);
+      if (kPingPong && (c == 1 || n > 0)) jf_mbar_wait(order(c), (c == 1 ? n : n - 1) & 1);
+      if constexpr (!kSplit) mainloop(acc, it, kt_count, issue, release, issued_all);
       else mainloop_tile_sums(acc, it, kt_count, issue, release);
 
       if constexpr (SPLIT_K > 1) {
         partial_sums_to_smem(acc[0], tiles, w, l);  // added up after the cluster barrier below
       } else {
         // The fused epilogue, while the producer already loads the next tile.
-        epilogue(p, acc, m0 + c * WG_M, n0, M, N, epi + (c * 4 + w) * EPI_WARP, w, l);
+        epilogue(p, acc, m0 + (kPingPong ? 0 : c * WG_M), n0, M, N, epi + (c * 4 + w) * EPI_WARP, w, l);
       }
+      if (kPingPong) it += kt_count;  // the other consumer's tile
     }
   }
 #if JF_SPLIT_K > 1

@@ -61,52 +61,56 @@ constexpr MmaTile kTf32x3 = {64, 64, 32, 32, 32, 3, "64x64 tiles: three products
 constexpr MmaTile kUnaligned = {128, 128, 32, 64, 32, 4, "rows are not 16-byte aligned: element-wise loads"};
 
 // Must equal the static_assert in templates/gemm_wgmma.cu: STAGES of A [BM][BK] and B [BN][BK]
-// (twice for tf32x3: big and small halves), 2 KB a consumer warp for the epilogue's staging,
-// plus barriers and the 1024-byte alignment the swizzle needs.
+// (tf32x3: and B's small half; A is split in registers), 2 KB a consumer warp for the
+// epilogue's staging, plus barriers and the 1024-byte alignment the swizzle needs.
 int wgmma_smem(const GemmConfig& c, int elem, bool split) {
-  return c.stages * (c.bm + c.bn) * c.bk * elem * (split ? 2 : 1) + c.consumers * 8192 + 2048;
+  return c.stages * (c.bm + c.bn + (split ? c.bn : 0)) * c.bk * elem + c.consumers * 8192 + 2048;
 }
 
 // The Hopper kernel: 128x256 tiles, two consumer warpgroups of 64x256 each (128 f32
 // accumulators a thread), 4 stages of 48 KB; CTA pairs along M share B by TMA multicast (bf16
 // +2%, tf32 +7% on the H100; tf32x3 -1%, so not there). A GemmChoice's cluster
 // (CompileOptions::gemm "wgmma,cluster=N", or a `jitfuse tune` record) overrides that.
-// tf32x3 takes 128x128 tiles in 3 stages: the tile sums need a second and third set of
-// accumulators, and each stage holds the small halves too.
+// tf32x3 takes 128x128 tiles in 4 stages of 48 KB: the tile sums need a second set of
+// accumulators and A's halves take registers; each stage holds B's small half too.
 // tf32x3: k-tiles of 32 the tensor cores sum (truncating) before each rounded f32 add. Reading
 // the partial sum needs its wgmma finished, a pipeline drain each time; see bench/NOTES.md v3.
 constexpr int kTf32x3SumKtiles = 4;
 
 // A problem of at most this many 64x64 tiles (one wave on an H100) is latency-bound: the wgmma
-// template then runs 64x64 tiles with one consumer warpgroup and up to 8 k-tiles in flight.
+// template then runs 64x64 tiles, or 64x32 where those still fit a wave (twice the CTAs, each
+// loading a quarter less: bf16 128x1024x512 3.7 -> 3.1 us, tf32x3 8.2 -> 6.0; bench/NOTES.md
+// v4), with one consumer warpgroup and up to 8 k-tiles in flight.
 constexpr std::int64_t kSmallTiles = 128;
 
 bool wgmma_small(const GemmShape& s) { return s.m && s.n && tiles(s, 64, 64) <= kSmallTiles; }
 
-// Split K for the small config, measured on an H100 at 128x1024x512 (bench/NOTES.md v3): a
-// cluster of 2 CTAs a tile helps tf32x3 (16.8 -> 12.3 us: its k-tiles are heavy, three products
-// and a split each) while 4 and 8 lose; for bf16 every split loses (4.4 us unsplit, 6.5 split in
-// 2): the cluster launch and the reduction cost more than the k-tiles they share. So 2 for
-// tf32x3 when that still fits a wave and leaves each CTA at least 2 k-tiles, else 1; 1 when K
-// is unknown.
-int small_split_k(const GemmShape& s, int bk, bool tf32x3) {
+int small_bn(const GemmShape& s) { return tiles(s, 64, 32) <= kSmallTiles ? 32 : 64; }
+
+// Split K for the small config, measured on an H100 at 128x1024x512 (bench/NOTES.md v3, v4): a
+// cluster of 2 CTAs a tile helps tf32x3 (64x64 tiles 16.8 -> 12.3 us in v3; 64x32 tiles 7.6 ->
+// 6.0 in v4: its k-tiles are heavy, three products and a split each) while 4 and 8 lose; for
+// bf16 every split loses (v4: 3.7 us unsplit, 5.0 split in 2; 64x32 tiles 3.1 and 4.1): the
+// cluster launch and the reduction cost more than the k-tiles they share. So 2 for tf32x3 when
+// that still fits a wave and leaves each CTA at least 2 k-tiles, else 1; 1 when K is unknown.
+int small_split_k(const GemmShape& s, int bn, int bk, bool tf32x3) {
   if (!tf32x3 || !s.k) return 1;
   const std::int64_t kt = (*s.k + bk - 1) / bk;
-  return tiles(s, 64, 64) * 2 <= kSmallTiles + 4 && kt >= 4 ? 2 : 1;
+  return tiles(s, 64, bn) * 2 <= kSmallTiles + 4 && kt >= 4 ? 2 : 1;
 }
 
-GemmConfig wgmma_small_config(int elem, bool split) {
+GemmConfig wgmma_small_config(int elem, bool split, int bn) {
   GemmConfig c;
   c.tmpl = GemmTemplate::wgmma;
-  c.bm = 64; c.bn = 64; c.bk = 128 / elem; c.stages = split ? 6 : 8; c.consumers = 1;
+  c.bm = 64; c.bn = bn; c.bk = 128 / elem; c.stages = split ? 6 : 8; c.consumers = 1;
   c.threads = 128 * (c.consumers + 1);
   c.smem_bytes = wgmma_smem(c, elem, split);
   // One k-tile a partial sum, the most accurate: a small K has few k-tiles, and this is the
   // configuration measured (longer sums are untried here).
   if (split) c.sum_ktiles = 1;
-  c.note = fmt::format("a small problem (at most {} tiles of 64x64) is latency-bound: 64x64 "
-                       "tiles, one consumer warpgroup, {} k-tiles in flight{}", kSmallTiles,
-                       c.stages, split ? " (3 producer warps split f32 into big + small tf32)" : "");
+  c.note = fmt::format("a small problem (at most {} tiles of 64x64) is latency-bound: 64x{} "
+                       "tiles, one consumer warpgroup, {} k-tiles in flight{}", kSmallTiles, bn,
+                       c.stages, split ? " (f32 split into big + small tf32: A in registers, B by 3 producer warps)" : "");
   return c;
 }
 
@@ -115,10 +119,10 @@ GemmConfig wgmma_config(int elem, MathMode math, const GemmShape& shape, const G
   GemmConfig c;
   const bool split = elem == 4 && math == MathMode::tf32x3;
   // The small config unless the caller asked for something only the large one has.
-  if (wgmma_small(shape) && cluster != 2 && choice.persistent != 1) {
-    c = wgmma_small_config(elem, split);
+  if (wgmma_small(shape) && cluster != 2 && choice.persistent != 1 && choice.pingpong != 1) {
+    c = wgmma_small_config(elem, split, choice.small_bn ? choice.small_bn : small_bn(shape));
     if (split && choice.sum_ktiles) c.sum_ktiles = choice.sum_ktiles;
-    c.split_k = choice.split_k ? choice.split_k : small_split_k(shape, c.bk, split);
+    c.split_k = choice.split_k ? choice.split_k : small_split_k(shape, c.bn, c.bk, split);
     if (c.split_k > 1) {
       c.note += fmt::format(", K split across a cluster of {} CTAs (partial sums added in shared "
                             "memory, in a fixed order)", c.split_k);
@@ -126,19 +130,29 @@ GemmConfig wgmma_config(int elem, MathMode math, const GemmShape& shape, const G
     return c;
   }
   c.tmpl = GemmTemplate::wgmma;
-  c.bm = 128; c.bn = split ? 128 : 256; c.bk = 128 / elem; c.stages = split ? 3 : 4; c.consumers = 2;
+  c.bm = 128; c.bn = split ? 128 : 256; c.bk = 128 / elem; c.stages = 4; c.consumers = 2;
+  // Ping-pong: 128x128 a consumer warpgroup (the same 128 accumulators a thread), 6 stages of
+  // 32 KB; needs the persistent grid, and tf32x3's tile sums would not fit the registers.
+  c.pingpong = choice.pingpong == 1 && !split;
+  if (c.pingpong) { c.bn = 128; c.stages = 6; }
   c.threads = 128 * (c.consumers + 1);
   c.smem_bytes = wgmma_smem(c, elem, split);
   const bool one_row = shape.m && *shape.m <= c.bm;
   const bool want = cluster ? cluster == 2 : !split;
   c.cluster_m = want && !one_row ? 2 : 1;
-  c.persistent = choice.persistent != 0;
+  c.persistent = choice.persistent != 0 || c.pingpong;
   if (split) c.sum_ktiles = choice.sum_ktiles ? choice.sum_ktiles : kTf32x3SumKtiles;
-  c.note = fmt::format("wgmma + TMA, 2 consumer warpgroups of 64x{} and a producer{}{}{}", c.bn,
-                       split ? " (3 warps of it split f32 into big + small tf32)" : "",
+  c.note = fmt::format("wgmma + TMA, 2 consumer warpgroups of {} and a producer{}{}{}",
+                       c.pingpong ? "128x128 tiles each, taking turns (one's epilogue during the "
+                                    "other's products)"
+                                  : fmt::format("64x{}", c.bn),
+                       split ? " (f32 split into big + small tf32: A in the consumers' registers, B by 3 producer warps)" : "",
                        c.cluster_m > 1 ? ", CTA pairs sharing B by multicast" : "",
                        c.persistent ? ", one CTA an SM looping over tiles (the producer loads the "
                                       "next tile during the epilogue)" : "");
+  if (choice.pingpong == 1 && !c.pingpong) c.note += "; pingpong=1 not applied: not for tf32x3";
+  if (choice.pingpong == 1 && choice.persistent == 0) c.note += "; persistent=0 not applied: ping-pong needs it";
+  if (choice.small_bn) c.note += fmt::format("; bn={} not applied: for small problems", choice.small_bn);
   if (choice.split_k > 1) {
     c.note += fmt::format("; split={} not applied: split K is for small problems (at most {} "
                           "tiles of 64x64, without cluster=2 or persistent=1)", choice.split_k, kSmallTiles);
@@ -192,10 +206,11 @@ std::string GemmConfig::describe() const {
   }
   if (tmpl == GemmTemplate::wgmma) {
     return fmt::format("gemm_wgmma.cu ({}) {}x{}x{} tiles, {} consumer warpgroups, {} stages, {} "
-                       "threads, {} B smem, clusters of {}{}{}{}", mma_macro, bm, bn, bk, consumers,
+                       "threads, {} B smem, clusters of {}{}{}{}{}", mma_macro, bm, bn, bk, consumers,
                        stages, threads, smem_bytes, cluster_m, persistent ? ", persistent" : "",
                        sum_ktiles ? fmt::format(", tile sums of {} k-tiles", sum_ktiles) : "",
-                       split_k > 1 ? fmt::format(", split K {}", split_k) : "");
+                       split_k > 1 ? fmt::format(", split K {}", split_k) : "",
+                       pingpong ? ", ping-pong" : "");
   }
   return fmt::format("gemm_mma.cu ({}) {}x{}x{} tiles, {}x{} per warp, {} stages, {} threads, "
                      "{} B smem", mma_macro, bm, bn, bk, wm, wn, stages, threads, smem_bytes);
@@ -268,6 +283,8 @@ std::string GemmChoice::text() const {
   if (persistent >= 0) out += fmt::format(",persistent={}", persistent);
   if (sum_ktiles) out += fmt::format(",sum={}", sum_ktiles);
   if (split_k) out += fmt::format(",split={}", split_k);
+  if (pingpong >= 0) out += fmt::format(",pingpong={}", pingpong);
+  if (small_bn) out += fmt::format(",bn={}", small_bn);
   return out;
 }
 
@@ -276,7 +293,8 @@ Expected<GemmChoice> parse_gemm_choice(std::string_view text) {
     return make_error(ErrorCode::bad_option,
                       fmt::format("gemm choice \"{}\": {}; expected auto, wgmma, mma or simt, "
                                   "wgmma optionally with settings cluster=1|2, persistent=0|1, "
-                                  "sum=1|2|4|8 and split=1|2|4|8 (\"wgmma,cluster=2,persistent=1\")",
+                                  "sum=1|2|4|8, split=1|2|4|8, bn=32|64 and pingpong=0|1 "
+                                  "(\"wgmma,cluster=2,persistent=1\")",
                                   text, why));
   };
   GemmChoice c;
@@ -310,10 +328,16 @@ Expected<GemmChoice> parse_gemm_choice(std::string_view text) {
                setting == "split=8") {
       slot = &c.split_k;
       value = setting.back() - '0';
+    } else if (setting == "bn=32" || setting == "bn=64") {
+      slot = &c.small_bn;
+      value = setting == "bn=32" ? 32 : 64;
+    } else if (setting == "pingpong=0" || setting == "pingpong=1") {
+      slot = &c.pingpong;
+      value = setting.back() - '0';
     } else {
       return bad(fmt::format("unknown setting \"{}\"", setting));
     }
-    const bool taken = slot == &c.persistent ? *slot >= 0 : *slot != 0;
+    const bool taken = slot == &c.persistent || slot == &c.pingpong ? *slot >= 0 : *slot != 0;
     if (taken) return bad(fmt::format("\"{}\" is set twice", setting.substr(0, setting.find('='))));
     *slot = value;
   }

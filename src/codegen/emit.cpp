@@ -224,6 +224,7 @@ void emit_gemm(Builder& b, const EmitOptions& options) {
                              c.consumers, c.stages, c.cluster_m);
     if (c.sum_ktiles) b.defines += fmt::format("#define JF_SUM_KTILES {}\n", c.sum_ktiles);
     if (c.split_k > 1) b.defines += fmt::format("#define JF_SPLIT_K {}\n", c.split_k);
+    if (c.pingpong) b.defines += "#define JF_PINGPONG 1\n";
   } else {
     b.defines += fmt::format("#define JF_TM {}\n#define JF_TN {}\n", c.tm, c.tn);
   }
@@ -261,7 +262,8 @@ void emit_gemm(Builder& b, const EmitOptions& options) {
   b.out.config = c.describe() + (c.note.empty() ? "" : "; " + c.note);
   b.out.launch = LaunchConfig{.kind = KernelKind::gemm, .threads = c.threads, .smem_bytes = c.smem_bytes,
                               .tile_m = c.bm, .tile_n = c.bn, .cluster_m = c.cluster_m,
-                              .persistent = c.persistent, .split_k = c.split_k};
+                              .persistent = c.persistent, .split_k = c.split_k,
+                              .pdl = c.tmpl == GemmTemplate::wgmma};
   if (c.tmpl == GemmTemplate::wgmma) b.out.includes.push_back("jitfuse/kernels/hopper.cuh");
   b.out.includes.push_back("jitfuse/templates/" + c.template_file());
 }

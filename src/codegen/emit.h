@@ -37,6 +37,8 @@ struct LaunchConfig {
   int blocks_per_sm = 0;        // elementwise: grid = min(blocks needed, SMs * this), one resident wave
   bool persistent = false;      // gemm: at most one CTA an SM (whole clusters); CTAs loop over tiles
   int split_k = 1;              // gemm: CTAs a tile (a cluster), each summing a share of K
+  bool pdl = false;             // launch with programmatic stream serialization: the kernel
+                                // waits (griddepcontrol.wait) before touching global memory
 };
 
 // A generated kernel.

@@ -32,8 +32,13 @@ TEST_CASE("gemm choices parse, and bad ones name the problem") {
   CHECK(parse_gemm_choice("wgmma,persistent=0")->text() == "wgmma,persistent=0");
   CHECK(parse_gemm_choice("wgmma,persistent=1,cluster=1")->text() == "wgmma,cluster=1,persistent=1");
   CHECK_FALSE(parse_gemm_choice("wgmma,persistent=0")->is_auto());
+  CHECK(parse_gemm_choice("wgmma,pingpong=1,cluster=1")->text() == "wgmma,cluster=1,pingpong=1");
+  CHECK(parse_gemm_choice("wgmma,pingpong=0")->text() == "wgmma,pingpong=0");
+  CHECK_FALSE(parse_gemm_choice("wgmma,pingpong=0")->is_auto());
+  CHECK(parse_gemm_choice("wgmma,bn=32,split=2")->text() == "wgmma,split=2,bn=32");
   for (const char* bad : {"fast", "mma,cluster=2", "wgmma,cluster=3", "auto,cluster=1", "wgmma,",
-                          "wgmma,persistent=2", "wgmma,cluster=1,cluster=2", "mma,persistent=1"}) {
+                          "wgmma,persistent=2", "wgmma,cluster=1,cluster=2", "mma,persistent=1",
+                          "wgmma,pingpong=2", "wgmma,pingpong=1,pingpong=0", "wgmma,bn=48"}) {
     CAPTURE(bad);
     auto c = parse_gemm_choice(bad);
     REQUIRE_FALSE(c.ok());
@@ -161,7 +166,7 @@ TEST_CASE("math auto: tf32x3 where the wgmma kernel runs it, ieee elsewhere") {
 TEST_CASE("the wgmma config follows the problem's size on sm_90a") {
   const Arch hopper = *parse_arch("sm_90a");
   // 128x1024 is 32 tiles of 64x64: the small, latency-bound config, f32 included (auto math
-  // resolves to tf32x3 there).
+  // resolves to tf32x3 there), in 64x32 tiles (64 of them: still one wave).
   const GemmShape small{128, 1024, 512};
   for (DType dt : {DType::bf16, DType::f32}) {
     const MathMode math = dt == DType::f32 ? MathMode::tf32x3 : MathMode::ieee;
@@ -169,12 +174,20 @@ TEST_CASE("the wgmma config follows the problem's size on sm_90a") {
     CAPTURE(c.describe());
     CHECK(c.tmpl == GemmTemplate::wgmma);
     CHECK(c.bm == 64);
-    CHECK(c.bn == 64);
+    CHECK(c.bn == 32);
     CHECK(c.consumers == 1);
     CHECK(c.threads == 256);
     CHECK(c.sum_ktiles == (dt == DType::f32 ? 1 : 0));
     CHECK(c.split_k == (dt == DType::f32 ? 2 : 1));  // tf32x3: a cluster of 2 a tile
   }
+  // 64x32 tiles would be more than a wave (65 to 128 tiles of 64x64): 64x64.
+  CHECK(choose_gemm_config(DType::bf16, MathMode::ieee, false, true, hopper, {512, 1024, 512}).bn == 64);
+  CHECK(choose_gemm_config(DType::bf16, MathMode::ieee, false, true, hopper, {512, 1024, 512}).split_k == 1);
+  CHECK(choose_gemm_config(DType::f32, MathMode::tf32x3, false, true, hopper, {512, 1024, 512}).split_k == 1);
+  GemmChoice wide;
+  wide.tmpl = GemmTemplate::wgmma;
+  wide.small_bn = 64;
+  CHECK(choose_gemm_config(DType::bf16, MathMode::ieee, false, true, hopper, small, wide).bn == 64);
   // K unknown, or too few k-tiles: no split; an explicit choice wins.
   CHECK(choose_gemm_config(DType::f32, MathMode::tf32x3, false, true, hopper, {128, 1024, std::nullopt}).split_k == 1);
   CHECK(choose_gemm_config(DType::f32, MathMode::tf32x3, false, true, hopper, {128, 1024, 96}).split_k == 1);
@@ -193,6 +206,22 @@ TEST_CASE("the wgmma config follows the problem's size on sm_90a") {
   CHECK(big.bn == 256);
   CHECK(big.cluster_m == 2);
   CHECK(big.persistent);
+  // Ping-pong: 128x128 tiles, one a consumer warpgroup, 6 stages, always persistent; not for
+  // tf32x3 (the cooperative kernel, with a note saying so).
+  GemmChoice pp;
+  pp.tmpl = GemmTemplate::wgmma;
+  pp.pingpong = 1;
+  pp.persistent = 0;
+  const GemmConfig ping = choose_gemm_config(DType::bf16, MathMode::ieee, false, true, hopper, {2048, 8192, 8192}, pp);
+  CHECK(ping.pingpong);
+  CHECK(ping.bn == 128);
+  CHECK(ping.stages == 6);
+  CHECK(ping.persistent);
+  CHECK(ping.note.find("persistent=0 not applied") != std::string::npos);
+  CHECK(ping.smem_bytes == 6 * 256 * 128 + 2 * 8192 + 2048);
+  const GemmConfig ping3 = choose_gemm_config(DType::f32, MathMode::tf32x3, false, true, hopper, {2048, 8192, 8192}, pp);
+  CHECK_FALSE(ping3.pingpong);
+  CHECK(ping3.note.find("pingpong=1 not applied") != std::string::npos);
   // Asking for pairs or persistence on a small problem gets the large config.
   GemmChoice pairs;
   pairs.tmpl = GemmTemplate::wgmma;

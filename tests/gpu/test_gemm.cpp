@@ -140,9 +140,10 @@ TEST_CASE("gpu: the wgmma template (sm_90a) at odd shapes: edges in M, N and K, 
     const char* gemm = "wgmma";
   };
   // K must keep rows 16-byte aligned (TMA); everything else is free. Up to 128 tiles of 64x64
-  // take the small config (64x64 tiles, one consumer warpgroup, K split across a cluster). 1100x4100 has more 128x256
-  // tiles than an H100 has SMs: persistent CTAs take two or three tiles each (the last cluster
-  // row half outside M), and the same shape runs once with one tile a CTA.
+  // take the small config (64x32 or 64x64 tiles, one consumer warpgroup, K split across a
+  // cluster). 1100x4100 has more 128x256 tiles than an H100 has SMs: persistent CTAs take two or
+  // three tiles each (the last cluster row half outside M), and the same shape runs once with
+  // one tile a CTA.
   std::vector<Case> cases = {{1, 264, 520},    {77, 8, 64},     {130, 300, 1000},
                              {257, 520, 72},   {129, 257, 8},   {300, 1, 136},
                              {64, 512, 4096},  {1100, 4100, 136},
@@ -153,7 +154,17 @@ TEST_CASE("gpu: the wgmma template (sm_90a) at odd shapes: edges in M, N and K, 
                              // Split K (the heuristic splits small tf32x3 problems 2 ways):
                              // ragged shares, and more CTAs than k-tiles (empty shares).
                              {130, 300, 1000, "wgmma,split=4"},
-                             {77, 8, 64, "wgmma,split=8"}};
+                             {77, 8, 64, "wgmma,split=8"},
+                             // Ping-pong (tf32x3 takes the cooperative kernel): CTAs with
+                             // one tile (one consumer idle), and with two or three (turns).
+                             {257, 520, 72, "wgmma,pingpong=1"},
+                             {1100, 4100, 136, "wgmma,pingpong=1"},
+                             {1100, 4100, 136, "wgmma,pingpong=1,cluster=1"},
+                             // The small ones above take 64x32 tiles (64-byte rows staged
+                             // for f16/bf16) where those fit a wave; 64x64, split or not:
+                             {1, 264, 520, "wgmma,bn=64"},
+                             {130, 300, 1000, "wgmma,bn=64,split=2"},
+                             {77, 8, 64, "wgmma,bn=64,split=8"}};
   if (!jf_gpu::small_only()) cases.push_back({2048, 1024, 768});
   std::uint64_t seed = 900;
   for (const Mode& m : modes) {
