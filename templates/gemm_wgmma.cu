@@ -16,12 +16,14 @@
 //                  near-f32 accuracy. A is split in registers: each consumer loads its fragments
 //                  from the landed stage and multiplies them with A in registers (wgmma RS);
 //                  warps 1-3 of the producer warpgroup write B's small half to a second buffer
-//                  (B as loaded is its big half: the tensor cores truncate). JF_SUM_KTILES (default 1): k-tiles the tensor cores sum before
-//                  each rounded f32 add. Needs JF_BK = 32.
+//                  (B as loaded is its big half: the tensor cores truncate). JF_SUM_KTILES
+//                  (default 1): k-tiles the tensor cores sum before each rounded f32 add. Needs
+//                  JF_BK = 32.
 //
 // Constraints (static_asserted below), with E = sizeof(jf_elem_t):
-//   JF_BK * E == 128 or 64 (a tile row is one 128- or 64-byte swizzle row), JF_BN in {64, 128, 256},
-//   JF_BM % (64 * JF_CONSUMERS) == 0, JF_THREADS == 128 * (JF_CONSUMERS + 1),
+//   JF_BK * E == 128 or 64 (a tile row is one 128- or 64-byte swizzle row), JF_BN in
+//   {32, 64, 128, 256}, JF_BM % (64 * JF_CONSUMERS) == 0 (ping-pong: JF_BM % 64 == 0),
+//   JF_THREADS == 128 * (JF_CONSUMERS + 1),
 //   JF_SMEM_BYTES == JF_STAGES * (JF_BM + JF_BN + X) * JF_BK * E + JF_CONSUMERS * 8192 + 2048
 //   (the stages; 2 KB a consumer warp to stage the epilogue's stores; barriers and alignment),
 //   X = JF_BN for JF_MMA_TF32X3 (B's small half), else 0.
@@ -203,6 +205,36 @@ __device__ __forceinline__ void load_split_a(unsigned a, int w, int l, unsigned 
         big[mi][k][i] = x & 0xffffe000u;
         small[mi][k][i] = __float_as_uint(__uint_as_float(x) - __uint_as_float(big[mi][k][i]));
       }
+    }
+  }
+}
+
+// One k-tile's products into d (with `fresh`, d is overwritten, not added to): A and B are
+// shared-memory tiles at a and b.
+__device__ __forceinline__ void products(float (&d)[MI][ACC], unsigned a, unsigned b, bool fresh) {
+  jf_wgmma_fence();
+#pragma unroll
+  for (int k = 0; k < KSTEPS; ++k) {
+#pragma unroll
+    for (int mi = 0; mi < MI; ++mi) mma(d[mi], a + mi * 64 * ROW + k * 32, b + k * 32, fresh && k == 0 ? 0 : 1);
+  }
+}
+
+// tf32x3: one k-tile's three products into d, A's halves in registers (load_split_a), B at b
+// with its small half B_STAGE bytes on; the small products first, or the big one would absorb
+// them.
+__device__ __forceinline__ void products_split(float (&d)[MI][ACC], const unsigned (&big)[MI][KSTEPS][4],
+                                               const unsigned (&small)[MI][KSTEPS][4], unsigned b,
+                                               bool fresh) {
+  jf_wgmma_fence();
+#pragma unroll
+  for (int k = 0; k < KSTEPS; ++k) {
+#pragma unroll
+    for (int mi = 0; mi < MI; ++mi) {
+      const unsigned bk = b + k * 32;
+      jf_wgmma_tf32_rs(d[mi], small[mi][k], desc(bk), fresh && k == 0 ? 0 : 1);
+      jf_wgmma_tf32_rs(d[mi], big[mi][k], desc(bk + B_STAGE), 1);
+      jf_wgmma_tf32_rs(d[mi], big[mi][k], desc(bk), 1);
     }
   }
 }
@@ -536,35 +568,16 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
       const unsigned a = tiles + s * STAGE + (kPingPong ? 0 : c * WG_M * ROW);
       const unsigned b = tiles + s * STAGE + A_STAGE;
       if constexpr (kSplit) {
-        // A's big and small halves in registers (this thread's fragment of each k-step), B's
-        // from shared memory once the producer's warps have split it. The registers of A must
-        // not change while a wgmma that reads them runs (PTX: undefined; ptxas does not guard
-        // it, measured: wrong sums), so the previous k-tile's products finish first; the other
-        // consumer warpgroup's keep the tensor cores busy meanwhile.
+        // The registers of A must not change while a wgmma that reads them runs (PTX: undefined;
+        // ptxas does not guard it, measured: wrong sums), so the previous k-tile's products
+        // finish first; the other consumer warpgroup's keep the tensor cores busy meanwhile.
         jf_wgmma_wait<0>();
         unsigned big[MI][KSTEPS][4], small[MI][KSTEPS][4];
         load_split_a(a, w, l, big, small);
-        jf_mbar_wait(split(s), (it / JF_STAGES) & 1);
-        jf_wgmma_fence();
-#pragma unroll
-        for (int k = 0; k < KSTEPS; ++k) {
-#pragma unroll
-          for (int mi = 0; mi < MI; ++mi) {  // the small products first: the big one would absorb them
-            const unsigned bk = b + k * 32;
-            jf_wgmma_tf32_rs(d[mi], small[mi][k], desc(bk), fresh && k == 0 ? 0 : 1);
-            jf_wgmma_tf32_rs(d[mi], big[mi][k], desc(bk + B_STAGE), 1);
-            jf_wgmma_tf32_rs(d[mi], big[mi][k], desc(bk), 1);
-          }
-        }
+        jf_mbar_wait(split(s), (it / JF_STAGES) & 1);  // B's small half is written
+        products_split(d, big, small, b, fresh);
       } else {
-        jf_wgmma_fence();
-#pragma unroll
-        for (int k = 0; k < KSTEPS; ++k) {
-#pragma unroll
-          for (int mi = 0; mi < MI; ++mi) {
-            mma(d[mi], a + mi * 64 * ROW + k * 32, b + k * 32, fresh && k == 0 ? 0 : 1);
-          }
-        }
+        products(d, a, b, fresh);
       }
       jf_wgmma_commit();
     };

@@ -85,7 +85,8 @@ constexpr std::int64_t kSmallTiles = 128;
 
 bool wgmma_small(const GemmShape& s) { return s.m && s.n && tiles(s, 64, 64) <= kSmallTiles; }
 
-int small_bn(const GemmShape& s) { return tiles(s, 64, 32) <= kSmallTiles ? 32 : 64; }
+// The small config's tile width: 32 where 64x32 tiles still fit a wave, else 64.
+int small_tile_n(const GemmShape& s) { return tiles(s, 64, 32) <= kSmallTiles ? 32 : 64; }
 
 // Split K for the small config, measured on an H100 at 128x1024x512 (bench/NOTES.md v3, v4): a
 // cluster of 2 CTAs a tile helps tf32x3 (64x64 tiles 16.8 -> 12.3 us in v3; 64x32 tiles 7.6 ->
@@ -120,7 +121,7 @@ GemmConfig wgmma_config(int elem, MathMode math, const GemmShape& shape, const G
   const bool split = elem == 4 && math == MathMode::tf32x3;
   // The small config unless the caller asked for something only the large one has.
   if (wgmma_small(shape) && cluster != 2 && choice.persistent != 1 && choice.pingpong != 1) {
-    c = wgmma_small_config(elem, split, choice.small_bn ? choice.small_bn : small_bn(shape));
+    c = wgmma_small_config(elem, split, choice.small_bn ? choice.small_bn : small_tile_n(shape));
     if (split && choice.sum_ktiles) c.sum_ktiles = choice.sum_ktiles;
     c.split_k = choice.split_k ? choice.split_k : small_split_k(shape, c.bn, c.bk, split);
     if (c.split_k > 1) {

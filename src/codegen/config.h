@@ -72,8 +72,8 @@ struct GemmShape {
 
 // Picks the template and tiles. f32 ieee -> SIMT FFMA; f16/bf16 and f32 tf32/tf32x3 -> wgmma with
 // TMA on sm_90a when B is [N,K], rows are 16-byte aligned and the problem either fills the GPU
-// with 128x256 tiles (128x128 for tf32x3) or is small (at most 128 tiles of 64x64: then 64x64
-// tiles, latency-bound); otherwise mma.sync on sm_80+, SIMT below (tf32 modes then fall back to
+// with 128x256 tiles (128x128 for tf32x3) or is small (at most 128 tiles of 64x64: then 64x32
+// or 64x64 tiles, latency-bound); otherwise mma.sync on sm_80+, SIMT below (tf32 modes then fall back to
 // ieee, which is more accurate).
 // `kn`: B is [K,N] (it changes the shared-memory layout); `aligned`: A's and B's rows allow
 // 16-byte loads. Tiles must fit the arch's shared memory; the largest that fills the GPU wins.
