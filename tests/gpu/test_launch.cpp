@@ -1,5 +1,8 @@
-// Ops alone and fused, fused vs unfused, several outputs, CUDA-graph capture, launch errors.
+// Ops alone and fused, fused vs unfused, several outputs, CUDA-graph capture, launch errors,
+// launch order under programmatic dependent launch.
+#include <cmath>
 #include <cstring>
+#include <tuple>
 #include <vector>
 
 #include "cuda/timing.h"
@@ -204,4 +207,96 @@ TEST_CASE("gpu: bad launches are errors, not crashes") {
   t["x"].data = at(0);
   CHECK(kernel->launch(t).ok());
   CHECK(cu::synchronize().ok());
+}
+
+TEST_CASE("gpu: a GEMM launched right behind the GEMM that writes its input reads the new values") {
+  JF_REQUIRE_GPU();
+  // wgmma kernels launch with programmatic dependent launch: the first lets the second's CTAs
+  // start on the SMs it leaves free (32 CTAs here, then 4), and the second must wait for the
+  // first to finish before reading y. y and z start poisoned; z is checked against y as the
+  // first kernel left it, three times over.
+  const char* first = R"({"name": "first",
+    "inputs": {"x": {"dtype": "bf16", "shape": [128, 4096]}, "w1": {"dtype": "bf16", "shape": [512, 4096]}},
+    "nodes": [{"name": "y", "op": "gemm", "inputs": ["x", "w1"], "b_layout": "nk"}], "outputs": ["y"]})";
+  const char* second = R"({"name": "second",
+    "inputs": {"y": {"dtype": "bf16", "shape": [128, 512]}, "w2": {"dtype": "bf16", "shape": [64, 512]}},
+    "nodes": [{"name": "z", "op": "gemm", "inputs": ["y", "w2"], "b_layout": "nk"}], "outputs": ["z"]})";
+  auto g1 = parse_graph(first);
+  auto g2 = parse_graph(second);
+  REQUIRE(g1.ok());
+  REQUIRE(g2.ok());
+  auto k1 = jf_gpu::engine().compile(*g1, {});
+  auto k2 = jf_gpu::engine().compile(*g2, {});
+  REQUIRE(k1.ok());
+  REQUIRE(k2.ok());
+  if (k1->build().arch != "sm_90a") {
+    MESSAGE("skipped: programmatic dependent launch is used by the sm_90a wgmma kernels, this GPU is "
+            << k1->build().arch);
+    return;
+  }
+  REQUIRE(k1->build().kernels.at(0).source.find("gemm_wgmma.cu") != std::string::npos);
+  REQUIRE(k2->build().kernels.at(0).source.find("gemm_wgmma.cu") != std::string::npos);
+  auto t1 = validate(*g1);
+  auto t2 = validate(*g2);
+  std::map<std::string, cu::DeviceBuffer> bufs;
+  std::map<std::string, std::vector<double>> host;
+  TensorMap t;
+  auto input = [&](const TypedGraph& tg, const std::string& name, std::uint64_t seed) {
+    for (int v : tg.inputs) {
+      if (tg.values[v].name != name) continue;
+      auto h = io::random_input(tg, v, {}, seed);
+      REQUIRE(h.ok());
+      auto d = cu::DeviceBuffer::alloc(h->bytes.size());
+      REQUIRE(d.ok());
+      REQUIRE(cu::copy_to_device(d->ptr(), h->bytes.data(), h->bytes.size()).ok());
+      t[name] = Tensor{d->data(), h->shape, h->dtype};
+      host[name] = io::decode(h->dtype, h->bytes);
+      bufs[name] = std::move(*d);
+    }
+  };
+  input(*t1, "x", 31);
+  input(*t1, "w1", 32);
+  input(*t2, "w2", 33);
+  for (const auto& [name, rows, cols] : {std::tuple{"y", 128, 512}, std::tuple{"z", 128, 64}}) {
+    auto d = cu::DeviceBuffer::alloc(std::size_t(rows) * cols * 2);
+    REQUIRE(d.ok());
+    t[name] = Tensor{d->data(), {rows, cols}, DType::bf16};
+    bufs[name] = std::move(*d);
+  }
+  auto stream = cu::Stream::create();
+  REQUIRE(stream.ok());
+  for (int round = 0; round < 3; ++round) {
+    CAPTURE(round);
+    REQUIRE(cu::fill_bytes(bufs["y"].ptr(), 0xff, bufs["y"].size()).ok());  // NaN in bf16
+    REQUIRE(cu::fill_bytes(bufs["z"].ptr(), 0xff, bufs["z"].size()).ok());
+    const TensorMap in1 = {{"x", t["x"]}, {"w1", t["w1"]}, {"y", t["y"]}};
+    const TensorMap in2 = {{"y", t["y"]}, {"w2", t["w2"]}, {"z", t["z"]}};
+    const Status s1 = k1->launch(in1, stream->get());
+    REQUIRE_MESSAGE(s1.ok(), s1.error().to_string());
+    const Status s2 = k2->launch(in2, stream->get());  // no synchronization in between
+    REQUIRE_MESSAGE(s2.ok(), s2.error().to_string());
+    REQUIRE(cu::synchronize().ok());
+    std::vector<std::byte> yb(bufs["y"].size()), zb(bufs["z"].size());
+    REQUIRE(cu::copy_to_host(yb.data(), bufs["y"].ptr(), yb.size()).ok());
+    REQUIRE(cu::copy_to_host(zb.data(), bufs["z"].ptr(), zb.size()).ok());
+    const std::vector<double> y = io::decode(DType::bf16, yb), z = io::decode(DType::bf16, zb);
+    const std::vector<double>& w2 = host["w2"];
+    int bad = 0;
+    for (int i = 0; i < 128; ++i) {
+      for (int j = 0; j < 64; ++j) {
+        double want = 0, mag = 0;
+        for (int k = 0; k < 512; ++k) {
+          want += y[i * 512 + k] * w2[j * 512 + k];
+          mag += std::abs(y[i * 512 + k] * w2[j * 512 + k]);
+        }
+        const double got = z[i * 64 + j];
+        if (!(std::abs(got - want) <= 1e-2 * mag + 1e-3)) ++bad;  // NaN counts as bad
+      }
+    }
+    CHECK(bad == 0);
+    // And y is x w1^T: the first kernel ran, not a leftover of the poison.
+    int y_nan = 0;
+    for (double v : y) y_nan += std::isnan(v) ? 1 : 0;
+    CHECK(y_nan == 0);
+  }
 }
