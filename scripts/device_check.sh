@@ -36,7 +36,7 @@ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.g
 
 if [ "${JITFUSE_CHECK_TESTS:-1}" != 0 ]; then
   step "GPU tests"
-  IFS=';' read -r -a cases <<<"gpu: the wgmma*;gpu: the example*;gpu: odd*;gpu: fixed*;gpu: every op*;gpu: broadcast*;gpu: fused*;gpu: a DAG*;gpu: a launch*;gpu: bad*;gpu: elementwise vector*;gpu: launch_one*"
+  IFS=';' read -r -a cases <<<"gpu: the wgmma*;gpu: the example*;gpu: odd*;gpu: fixed*;gpu: every op*;gpu: broadcast*;gpu: fused*;gpu: a DAG*;gpu: a launch*;gpu: bad*;gpu: elementwise vector*;gpu: launch_one*;gpu: a GEMM*"
   for tc in "${cases[@]}"; do
     echo "--- $tc"
     timeout 150 "$bin/jitfuse_gpu_tests" -tc="$tc" >/tmp/tc.log 2>&1

@@ -31,7 +31,7 @@ nproc
 step "GPU tests"
 # One test case at a time, each with its own time limit, so that a hang costs one case.
 # JITFUSE_GPU_TEST_CASES (patterns separated by ';') replaces the list.
-IFS=';' read -r -a cases <<<"${JITFUSE_GPU_TEST_CASES:-gpu: the wgmma*;gpu: the example*;gpu: odd*;gpu: fixed*;gpu: every op*;gpu: broadcast*;gpu: fused*;gpu: a DAG*;gpu: a launch*;gpu: bad*;gpu: elementwise vector*;gpu: launch_one*}"
+IFS=';' read -r -a cases <<<"${JITFUSE_GPU_TEST_CASES:-gpu: the wgmma*;gpu: the example*;gpu: odd*;gpu: fixed*;gpu: every op*;gpu: broadcast*;gpu: fused*;gpu: a DAG*;gpu: a launch*;gpu: bad*;gpu: elementwise vector*;gpu: launch_one*;gpu: a GEMM*}"
 for tc in "${cases[@]}"; do
   echo "--- $tc"
   timeout 150 "$bin/jitfuse_gpu_tests" -tc="$tc" >/tmp/tc.log 2>&1
