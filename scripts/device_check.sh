@@ -4,13 +4,15 @@
 # kernels. Run from the repository root there:
 #   scripts/device_check.sh BIN_DIR OUT_DIR
 # BIN_DIR as for scripts/device_run.sh (built by scripts/pack_device.sh). Environment:
-#   JITFUSE_CHECK_TESTS=0      skip the GPU tests and sanitizers
+#   JITFUSE_CHECK_TESTS=0      skip the GPU tests and sanitizers (JITFUSE_GPU_TEST_CASES: which;
+#                              scripts/gpu_test_cases.sh)
 #   JITFUSE_CHECK_BENCH        benchmark runs separated by ';', each "ONLY|GEMM" (jitfuse_bench
 #                              --only ONLY --gemm GEMM; GEMM may be empty)
 #   JITFUSE_CHECK_SASS         "GRAPH|DIMS|ARGS" entries separated by ';': compiled for sm_90a, SASS
 #                              written to OUT_DIR/sass_<n>.txt
 # Everything goes to OUT_DIR/log.txt, the benchmark JSON to OUT_DIR/bench_<n>.json.
 set -uo pipefail
+source "$(dirname "$0")/gpu_test_cases.sh"
 bin=$(realpath "$1")
 out=$(realpath "$2")
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
@@ -36,15 +38,7 @@ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,temperature.g
 
 if [ "${JITFUSE_CHECK_TESTS:-1}" != 0 ]; then
   step "GPU tests"
-  IFS=';' read -r -a cases <<<"gpu: the wgmma*;gpu: the example*;gpu: odd*;gpu: fixed*;gpu: every op*;gpu: broadcast*;gpu: fused*;gpu: a DAG*;gpu: a launch*;gpu: bad*;gpu: elementwise vector*;gpu: launch_one*;gpu: a GEMM*"
-  for tc in "${cases[@]}"; do
-    echo "--- $tc"
-    timeout 150 "$bin/jitfuse_gpu_tests" -tc="$tc" >/tmp/tc.log 2>&1
-    echo "exit: $?"
-    grep -vE '^\[gpu\]|^$' /tmp/tc.log | grep -E "ERROR|FAILED|CHECK|REQUIRE|error|skipped" | head -20
-    grep -E '^\[doctest\] (test cases|assertions)' /tmp/tc.log
-    cat /tmp/tc.log >>"$out/gpu-tests.log"
-  done
+  run_gpu_test_cases "$bin" "$out"
   step "compute-sanitizer memcheck, wgmma cases (small shapes)"
   JITFUSE_GPU_TESTS_SMALL=1 timeout 200 compute-sanitizer --tool memcheck --error-exitcode 9 \
     "$bin/jitfuse_gpu_tests" -tc='gpu: the wgmma*' 2>&1 | tail -6

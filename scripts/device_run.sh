@@ -5,6 +5,7 @@
 # BIN_DIR holds jitfuse, jitfuse_gpu_tests, jitfuse_bench (built here by scripts/pack_device.sh)
 # and lib/ (libfmt.so.9, used only where the machine lacks it). Results go to OUT_DIR.
 set -uo pipefail
+source "$(dirname "$0")/gpu_test_cases.sh"
 bin=$(realpath "$1")
 out=$(realpath "$2")
 mode=${3:-full}
@@ -29,17 +30,7 @@ nvidia-smi --query-gpu=name,driver_version,clocks.sm,clocks.max.sm,clocks.mem,te
 nproc
 
 step "GPU tests"
-# One test case at a time, each with its own time limit, so that a hang costs one case.
-# JITFUSE_GPU_TEST_CASES (patterns separated by ';') replaces the list.
-IFS=';' read -r -a cases <<<"${JITFUSE_GPU_TEST_CASES:-gpu: the wgmma*;gpu: the example*;gpu: odd*;gpu: fixed*;gpu: every op*;gpu: broadcast*;gpu: fused*;gpu: a DAG*;gpu: a launch*;gpu: bad*;gpu: elementwise vector*;gpu: launch_one*;gpu: a GEMM*}"
-for tc in "${cases[@]}"; do
-  echo "--- $tc"
-  timeout 150 "$bin/jitfuse_gpu_tests" -tc="$tc" >/tmp/tc.log 2>&1
-  echo "exit: $?"
-  grep -vE '^\[gpu\]|^$' /tmp/tc.log | tail -25
-  grep -E '^\[gpu\]' /tmp/tc.log | tail -2
-  cat /tmp/tc.log >>"$out/gpu-tests.log"
-done
+run_gpu_test_cases "$bin" "$out"
 
 step "jitfuse run: the example, f32 ieee, M=2048 (cold compile, then a disk hit)"
 limited 90 "$jf" -v run "$graph" --dims M=2048 --random 1 --check --bench
