@@ -6,6 +6,7 @@
 # (filters separated by ';', each a jitfuse_bench --only).
 set -uo pipefail
 bin=$(realpath "$1")
+mkdir -p "$2"
 out=$(realpath "$2")
 shift 2
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"

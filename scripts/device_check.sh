@@ -14,6 +14,7 @@
 set -uo pipefail
 source "$(dirname "$0")/gpu_test_cases.sh"
 bin=$(realpath "$1")
+mkdir -p "$2"
 out=$(realpath "$2")
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
 ldconfig -p | grep -q libfmt.so.9 || export LD_LIBRARY_PATH="$LD_LIBRARY_PATH:$bin/lib"

@@ -7,6 +7,7 @@
 set -uo pipefail
 source "$(dirname "$0")/gpu_test_cases.sh"
 bin=$(realpath "$1")
+mkdir -p "$2"
 out=$(realpath "$2")
 mode=${3:-full}
 export LD_LIBRARY_PATH="/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
