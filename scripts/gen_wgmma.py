@@ -12,15 +12,18 @@ TYPES = (("f16", "f16.f16", 16, True), ("bf16", "bf16.bf16", 16, True),
          ("tf32", "tf32.tf32", 8, False))
 
 
+def accumulators(regs):
+    """The accumulator operands %0..%regs-1 of the PTX, and their "+f"(d[i]) constraints, 8 a line."""
+    outs = ",".join(f"%{i}" for i in range(regs))
+    cons = [", ".join(f'"+f"(d[{j}])' for j in range(i, i + 8)) for i in range(0, regs, 8)]
+    return outs, ",\n        ".join(cons)
+
+
 def wrapper(suffix, ptx_types, k, trans, n):
     regs = n // 2
-    outs = ",".join(f"%{i}" for i in range(regs))
     a, b, scale = regs, regs + 1, regs + 2
     tail = ", 1, 1, 0, 0" if trans else ", 1, 1"
-    cons = []
-    for i in range(0, regs, 8):
-        cons.append(", ".join(f'"+f"(d[{j}])' for j in range(i, i + 8)))
-    cons_text = ",\n        ".join(cons)
+    outs, cons_text = accumulators(regs)
     return f"""
 // d (64 x {n}, f32) += A (64 x {k}) * B ({k} x {n}), A and B K-major in shared memory, named by
 // descriptors; with scale_d = 0, d = A * B.
@@ -39,12 +42,8 @@ def wrapper_rs(n):
     """tf32 with A from registers: four .b32 a thread, the m16n8k8 tf32 layout a warp, warp w
     of the warpgroup holding rows 16 w .. 16 w + 15."""
     regs = n // 2
-    outs = ",".join(f"%{i}" for i in range(regs))
     a0, b, scale = regs, regs + 4, regs + 5
-    cons = []
-    for i in range(0, regs, 8):
-        cons.append(", ".join(f'"+f"(d[{j}])' for j in range(i, i + 8)))
-    cons_text = ",\n        ".join(cons)
+    outs, cons_text = accumulators(regs)
     return f"""
 // d (64 x {n}, f32) += A (64 x 8) * B (8 x {n}), A in registers (a[i] of thread 32 w + l: row
 // 16 w + l / 4 + 8 (i % 2), column l % 4 + 4 (i / 2)), B K-major in shared memory; with

@@ -1,9 +1,10 @@
 // Tensor-core GEMM with mma.sync (sm_80+): for each in-bounds (row, col),
-// jf_epilogue(p, row, col, sum_k A[row,k] * B[k,col]) with an f32 accumulator.
+// the epilogue of sum_k A[row,k] * B[k,col], an f32 accumulator (kernels/epilogue.cuh).
 //
 // Needs from the prologue: JF_KERNEL_NAME, jf_elem_t, struct jf_params with .a and .b,
-// jf_epilogue_values, JF_STORES, JF_STORE_PTRS(p) (kernels/epilogue.cuh), JF_M(p), JF_N(p), JF_K(p), JF_B_KN, JF_VEC_A, JF_VEC_B, JF_BM, JF_BN, JF_BK,
-// JF_WM, JF_WN (warp tile), JF_STAGES, JF_THREADS, JF_SMEM_BYTES, and exactly one of
+// jf_epilogue_values, JF_STORES, JF_STORE_PTRS(p) (kernels/epilogue.cuh), JF_M(p), JF_N(p),
+// JF_K(p), JF_B_KN, JF_VEC_A, JF_VEC_B, JF_BM, JF_BN, JF_BK, JF_WM, JF_WN (warp tile),
+// JF_STAGES, JF_THREADS, JF_SMEM_BYTES, and exactly one of
 //   JF_MMA_F16    (jf_elem_t = jf_f16,  m16n8k16)
 //   JF_MMA_BF16   (jf_elem_t = jf_bf16, m16n8k16)
 //   JF_MMA_TF32   (jf_elem_t = float,   m16n8k8, operands rounded to tf32)

@@ -199,27 +199,21 @@ Status Kernel::launch_kernels(const TensorMap& tensors, Stream stream, int only)
       return make_error(ErrorCode::bad_launch, fmt::format("kernel {} would need {} blocks", src.name, grid));
     }
     void* args[] = {blob.data()};
-    if (src.launch.pdl) {
-      // Programmatic dependent launch: the kernel's prologue may overlap the previous kernel in
-      // the stream (it waits before touching memory), so back-to-back launches lose a gap.
-      CUlaunchAttribute attr{};
-      attr.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
-      attr.value.programmaticStreamSerializationAllowed = 1;
-      CUlaunchConfig config{};
-      config.gridDimX = unsigned(grid);
-      config.gridDimY = config.gridDimZ = 1;
-      config.blockDimX = unsigned(src.launch.threads);
-      config.blockDimY = config.blockDimZ = 1;
-      config.sharedMemBytes = unsigned(src.launch.smem_bytes);
-      config.hStream = stream;
-      config.attrs = &attr;
-      config.numAttrs = 1;
-      JF_CU(cuLaunchKernelEx(&config, impl_->modules[i]->function(), args, nullptr));
-    } else {
-      JF_CU(cuLaunchKernel(impl_->modules[i]->function(), unsigned(grid), 1, 1,
-                           unsigned(src.launch.threads), 1, 1, unsigned(src.launch.smem_bytes),
-                           stream, args, nullptr));
-    }
+    // With pdl, programmatic dependent launch: the kernel's prologue may overlap the previous
+    // kernel in the stream (it waits before touching memory), so back-to-back launches lose a gap.
+    CUlaunchAttribute attr{};
+    attr.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+    attr.value.programmaticStreamSerializationAllowed = 1;
+    CUlaunchConfig config{};
+    config.gridDimX = unsigned(grid);
+    config.gridDimY = config.gridDimZ = 1;
+    config.blockDimX = unsigned(src.launch.threads);
+    config.blockDimY = config.blockDimZ = 1;
+    config.sharedMemBytes = unsigned(src.launch.smem_bytes);
+    config.hStream = stream;
+    config.attrs = &attr;
+    config.numAttrs = src.launch.pdl ? 1 : 0;
+    JF_CU(cuLaunchKernelEx(&config, impl_->modules[i]->function(), args, nullptr));
   }
   return {};
 }
