@@ -1,6 +1,8 @@
 // jitfuse vs cuBLASLt (GEMM + bias) on the example graph, in one process on one GPU.
 //   jitfuse_bench [--out results.json] [--quick] [--only SUBSTR] [--gemm auto|wgmma|mma|simt]
-// --only keeps the cases whose label ("bf16 ieee 2048x8192x8192") contains SUBSTR.
+//                 [--gemm-only]
+// --only keeps the cases whose label ("bf16 ieee 2048x8192x8192") contains SUBSTR; --gemm-only
+// times the graph's GEMM + bias alone (what the epilogue chain costs is the difference).
 // Large shapes: median of CUDA-event timings after warm-up. Small shapes: a CUDA graph of 50
 // back-to-back launches, time divided by 50. Inputs are random; outputs are not checked here
 // (the GPU tests do that).
@@ -54,7 +56,14 @@ void fill_random(void* dst, std::size_t n, DType dt, double scale, unsigned seed
   CK_RT(cudaMemcpy(dst, host.data(), host.size(), cudaMemcpyHostToDevice));
 }
 
-std::string graph_json(const char* dtype) {
+// The example graph, or (gemm_only) its GEMM + bias alone: what the epilogue costs.
+std::string graph_json(const char* dtype, bool gemm_only) {
+  if (gemm_only) {
+    return fmt::format(R"({{"name": "bench_gemm", "inputs": {{
+    "x": {{"dtype": "{0}", "shape": ["M", "K"]}}, "w": {{"dtype": "{0}", "shape": ["N", "K"]}},
+    "bias": {{"dtype": "{0}", "shape": ["N"]}}}},
+    "nodes": [{{"name": "out", "op": "gemm", "inputs": ["x", "w", "bias"]}}], "outputs": ["out"]}})", dtype);
+  }
   return fmt::format(R"({{"name": "bench", "inputs": {{
     "x": {{"dtype": "{0}", "shape": ["M", "K"]}}, "w": {{"dtype": "{0}", "shape": ["N", "K"]}},
     "bias": {{"dtype": "{0}", "shape": ["N"]}}}},
@@ -130,13 +139,15 @@ int main(int argc, char** argv) {
   std::string out_path;
   bool quick = false;
   std::string only, gemm;
+  bool gemm_only = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--out") && i + 1 < argc) out_path = argv[++i];
     else if (!std::strcmp(argv[i], "--quick")) quick = true;
     else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
     else if (!std::strcmp(argv[i], "--gemm") && i + 1 < argc) gemm = argv[++i];
+    else if (!std::strcmp(argv[i], "--gemm-only")) gemm_only = true;
     else {
-      std::fprintf(stderr, "usage: jitfuse_bench [--out FILE] [--quick] [--only SUBSTR] [--gemm T]\n");
+      std::fprintf(stderr, "usage: jitfuse_bench [--out FILE] [--quick] [--only SUBSTR] [--gemm T] [--gemm-only]\n");
       return 2;
     }
   }
@@ -174,7 +185,7 @@ int main(int argc, char** argv) {
     o.math = cs.math;
     o.dims = {{"M", cs.m}, {"N", cs.n}, {"K", cs.k}};
     o.gemm = gemm;
-    auto kernel = engine.compile(*jitfuse::parse_graph(graph_json(cs.dtype)), o);
+    auto kernel = engine.compile(*jitfuse::parse_graph(graph_json(cs.dtype, gemm_only)), o);
     if (!kernel) { std::fprintf(stderr, "%s\n", kernel.error().to_string(true).c_str()); return 1; }
     const jitfuse::TensorMap t = {{"x", {buf.x, {cs.m, cs.k}, dt}}, {"w", {buf.w, {cs.n, cs.k}, dt}},
                                   {"bias", {buf.bias, {cs.n}, dt}}, {"out", {buf.out, {cs.m, cs.n}, dt}}};
@@ -193,6 +204,7 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
     results.push_back({{"dtype", cs.dtype}, {"math", std::string(jitfuse::to_string(cs.math))},
                        {"m", cs.m}, {"n", cs.n}, {"k", cs.k}, {"timing", cs.graph ? "cuda graph of 50" : "events"},
+                       {"graph", gemm_only ? "gemm+bias" : "gemm+bias -> scale -> hardtanh -> gelu"},
                        {"kernel", kernel->build().kernels[0].name},
                        {"config", kernel->build().kernels[0].config},
                        {"jitfuse", timing_json(jf, flops)},

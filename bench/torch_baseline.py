@@ -88,6 +88,7 @@ def main():
         if args.compile and not graph:
             compiled = torch.compile(chain)
             row["torch_compile"] = summary(timer(lambda: compiled(x, w, b)))
+            row["torch_compile"]["tflops"] = flops / (row["torch_compile"]["median_us"] * 1e-6) / 1e12
         results.append(row)
         print(f"{name:5} {m}x{n}x{k}: linear {row['torch_linear']['median_us']:.1f} us, "
               f"eager {row['torch_eager']['median_us']:.1f} us"

@@ -6,8 +6,9 @@
 # BIN_DIR as for scripts/device_run.sh (built by scripts/pack_device.sh). Environment:
 #   JITFUSE_CHECK_TESTS=0      skip the GPU tests and sanitizers (JITFUSE_GPU_TEST_CASES: which;
 #                              scripts/gpu_test_cases.sh)
-#   JITFUSE_CHECK_BENCH        benchmark runs separated by ';', each "ONLY|GEMM" (jitfuse_bench
-#                              --only ONLY --gemm GEMM; GEMM may be empty)
+#   JITFUSE_CHECK_BENCH        benchmark runs separated by ';', each "ONLY|GEMM" or
+#                              "ONLY|GEMM|FLAGS" (jitfuse_bench --only ONLY --gemm GEMM FLAGS;
+#                              GEMM may be empty; FLAGS e.g. --gemm-only)
 #   JITFUSE_CHECK_SASS         "GRAPH|DIMS|ARGS" entries separated by ';': compiled for sm_90a, SASS
 #                              written to OUT_DIR/sass_<n>.txt
 # Everything goes to OUT_DIR/log.txt, the benchmark JSON to OUT_DIR/bench_<n>.json.
@@ -55,9 +56,10 @@ IFS=';' read -r -a runs <<<"${JITFUSE_CHECK_BENCH:-}"
 for r in "${runs[@]}"; do
   [ -z "$r" ] && continue
   n=$((n + 1))
-  only=${r%%|*}; gemm=${r#*|}; [ "$gemm" = "$r" ] && gemm=
-  step "bench [$n] --only '$only' --gemm '${gemm:-auto}'"
-  timeout 150 "$bin/jitfuse_bench" --only "$only" ${gemm:+--gemm "$gemm"} --out "$out/bench_$n.json" 2>&1 | tail -n +2
+  IFS='|' read -r only gemm flags <<<"$r"
+  step "bench [$n] --only '$only' --gemm '${gemm:-auto}' ${flags:-}"
+  # shellcheck disable=SC2086 # FLAGS are words
+  timeout 150 "$bin/jitfuse_bench" --only "$only" ${gemm:+--gemm "$gemm"} ${flags:-} --out "$out/bench_$n.json" 2>&1 | tail -n +2
 done
 
 n=0

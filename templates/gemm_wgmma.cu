@@ -24,9 +24,10 @@
 //   JF_BK * E == 128 or 64 (a tile row is one 128- or 64-byte swizzle row), JF_BN in
 //   {32, 64, 128, 256}, JF_BM % (64 * JF_CONSUMERS) == 0 (ping-pong: JF_BM % 64 == 0),
 //   JF_THREADS == 128 * (JF_CONSUMERS + 1),
-//   JF_SMEM_BYTES == JF_STAGES * (JF_BM + JF_BN + X) * JF_BK * E + JF_CONSUMERS * 8192 + 2048
-//   (the stages; 2 KB a consumer warp to stage the epilogue's stores; barriers and alignment),
-//   X = JF_BN for JF_MMA_TF32X3 (B's small half), else 0.
+//   JF_SMEM_BYTES == JF_STAGES * (JF_BM + JF_BN + X) * JF_BK * E + H * JF_BM * 4
+//   + (H < JF_BN ? JF_CONSUMERS * 8192 : 0) + 2048 (the stages; the hand-off buffer; 2 KB a
+//   consumer warp to stage the epilogue's stores; barriers and alignment), X = JF_BN for
+//   JF_MMA_TF32X3 (B's small half), else 0; H = JF_HANDOFF (default 0).
 //
 // Tiles: the grid may be smaller than the tile count (persistent, one CTA an SM): each CTA (each
 // cluster) walks its tiles in the grouped order, and the producer fills stages for the next tile
@@ -41,6 +42,13 @@
 // whole JF_BM x JF_BN tile, the two taking turns over the CTA's tiles; an order barrier makes
 // their mainloops alternate, so one's epilogue runs while the other's products keep the tensor
 // cores busy. A stage then has one consumer: empty[s] counts one arrival a CTA of the cluster.
+//
+// Hand-off (JF_HANDOFF = H, JF_BN or JF_BN / 2; not tf32x3, ping-pong or split K): the epilogue of
+// a tile's first H columns runs in warps 1-3 of the producer warpgroup, idle otherwise, while
+// the consumers already multiply the next tile. A consumer writes those accumulators, f32, to a
+// JF_BM x H buffer (acc_full), applies the epilogue to the other columns itself, and writes the
+// next tile's once the epilogue warps have read the buffer (acc_empty). The CTA's last tile has
+// no next one: the consumers join the epilogue warps on it.
 //
 // Split K (JF_SPLIT_K = S > 1, small problems: 64-row tiles, one consumer warpgroup, not
 // persistent, JF_CLUSTER_M = 1): a cluster of S CTAs computes one tile, CTA r summing k-tiles
@@ -92,7 +100,16 @@ constexpr int STAGE = kSplit ? LOADED + B_STAGE : LOADED;  // tf32x3: + B's smal
 constexpr int EPI_WARP = 2048;
 constexpr int CHUNK_COLS = JF_BN * E < 128 ? JF_BN : 128 / E;
 constexpr int CHUNK_SEGS = CHUNK_COLS * E / 16;  // 16-byte pieces of a chunk row
-constexpr int EPI_BYTES = JF_CONSUMERS * 4 * EPI_WARP;
+#if !defined(JF_HANDOFF)
+#define JF_HANDOFF 0
+#endif
+constexpr int HANDOFF = JF_HANDOFF;            // columns of a tile the epilogue warps take
+constexpr bool kHandoff = HANDOFF > 0;
+constexpr int EPI_WARPS = 3;                   // warps 1-3 of the producer warpgroup
+// The hand-off buffer: JF_BM rows of HANDOFF f32, 16-byte chunks XOR-swizzled by row % 8.
+constexpr int HAND_ROW = HANDOFF * 4;
+constexpr int HAND_BYTES = JF_BM * HAND_ROW;
+constexpr int EPI_BYTES = HAND_BYTES + (HANDOFF < JF_BN ? JF_CONSUMERS * 4 * EPI_WARP : 0);
 static_assert(JF_BN % CHUNK_COLS == 0 && CHUNK_SEGS * 16 == CHUNK_COLS * E && (CHUNK_SEGS == 4 || CHUNK_SEGS == 8),
               "gemm_wgmma: a tile row must be 64 bytes or a multiple of 128");
 #if defined(JF_SUM_KTILES)
@@ -127,9 +144,13 @@ static_assert(SPLIT_K == 1 || (JF_CLUSTER_M == 1 && JF_CONSUMERS == 1 && JF_BM =
 constexpr int RED_LD = JF_BN + 4;
 static_assert(SPLIT_K == 1 || 64 * RED_LD * 4 <= JF_STAGES * STAGE, "gemm_wgmma: split K's sums must fit the stages");
 constexpr int B_PART = JF_BN / JF_CLUSTER_M;  // rows of B each CTA of a cluster loads
+static_assert(!kHandoff || ((HANDOFF == JF_BN || (HANDOFF == JF_BN / 2 && HANDOFF % CHUNK_COLS == 0)) &&
+                            HANDOFF >= 32 && !kSplit && !kPingPong && SPLIT_K == 1),
+              "gemm_wgmma: JF_HANDOFF must be 0, JF_BN or JF_BN / 2 (at least 32), without tf32x3, "
+              "ping-pong or split K");
 static_assert(JF_SMEM_BYTES == JF_STAGES * STAGE + EPI_BYTES + 2048,
               "gemm_wgmma: JF_SMEM_BYTES must be STAGES * (BM + BN (+ BN for tf32x3)) * BK * E + "
-              "CONSUMERS * 8 KB (the epilogue's staging) + 2048");
+              "HANDOFF * BM * 4 + CONSUMERS * 8 KB (the epilogue's staging, unless HANDOFF = BN) + 2048");
 
 // Two elements, adjacent in a row, to shared memory: one 4- or 8-byte store.
 __device__ __forceinline__ void epi_st_pair(unsigned at, jf_elem_t a, jf_elem_t b) {
@@ -169,18 +190,31 @@ __device__ __forceinline__ void mma(float (&d)[ACC], unsigned a, unsigned b, int
 // place cost 3-6%. The layout, swizzle included, is unchanged: the split is element by element.
 // `part`/`parts`: this thread's share. (A is split by the consumers, in registers.)
 __device__ __forceinline__ void split_b(unsigned b, int part, int parts) {
-  for (int i = part; i < B_STAGE / 16; i += parts) {
-    const unsigned at = b + 16 * i;
-    unsigned x[4];
-    asm volatile("ld.shared.v4.b32 {%0, %1, %2, %3}, [%4];\n"
-                 : "=r"(x[0]), "=r"(x[1]), "=r"(x[2]), "=r"(x[3]) : "r"(at));
-    unsigned small[4];
+  // Four 16-byte chunks a pass, all loaded first: the stores' memory clobbers would keep the
+  // next chunk's load behind them, and the three warps' passes are latency-bound. tf32x3 at
+  // 2048x8192x8192 on H100s: one chunk a pass 2207-2228 us, four 1947-1971, eight (producer at
+  // 56 registers, consumers at 224) 2114 (bench/NOTES.md v5).
+  constexpr int CHUNKS = B_STAGE / 16, U = 4;
+  for (int i0 = part; i0 < CHUNKS; i0 += U * parts) {
+    unsigned x[U][4];
 #pragma unroll
-    for (int q = 0; q < 4; ++q) {
-      small[q] = __float_as_uint(__uint_as_float(x[q]) - __uint_as_float(x[q] & 0xffffe000u));
+    for (int u = 0; u < U; ++u) {
+      if (i0 + u * parts >= CHUNKS) continue;
+      asm volatile("ld.shared.v4.b32 {%0, %1, %2, %3}, [%4];\n"
+                   : "=r"(x[u][0]), "=r"(x[u][1]), "=r"(x[u][2]), "=r"(x[u][3]) : "r"(b + 16 * (i0 + u * parts)));
     }
-    asm volatile("st.shared.v4.b32 [%0], {%1, %2, %3, %4};\n"
-                 ::"r"(at + B_STAGE), "r"(small[0]), "r"(small[1]), "r"(small[2]), "r"(small[3]) : "memory");
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      if (i0 + u * parts >= CHUNKS) continue;
+      unsigned small[4];
+#pragma unroll
+      for (int q = 0; q < 4; ++q) {
+        small[q] = __float_as_uint(__uint_as_float(x[u][q]) - __uint_as_float(x[u][q] & 0xffffe000u));
+      }
+      asm volatile("st.shared.v4.b32 [%0], {%1, %2, %3, %4};\n"
+                   ::"r"(b + 16 * (i0 + u * parts) + B_STAGE), "r"(small[0]), "r"(small[1]), "r"(small[2]),
+                   "r"(small[3]) : "memory");
+    }
   }
 }
 
@@ -308,14 +342,15 @@ __device__ __noinline__ void epilogue_call(const jf_params& p, int row, int col,
   jf_epilogue(p, row, col, v0);
 }
 
-// The fused epilogue of a consumer warpgroup's WG_M x JF_BN accumulators, rows from m0 and
-// columns from n0. Accumulator (m64 tile mi, thread t = 32 w + l): acc[mi][4 j + 2 h + q] is row
-// 16 w + 8 h + l / 4, column 8 j + 2 (l % 4) + q. With one output, the warp stages chunks of its
+// The fused epilogue of a consumer warpgroup's WG_M x JF_BN accumulators (from chunk cc0 of
+// CHUNK_COLS columns on: the hand-off takes the ones before), rows from m0 and columns from n0.
+// Accumulator (m64 tile mi, thread t = 32 w + l): acc[mi][4 j + 2 h + q] is row 16 w + 8 h +
+// l / 4, column 8 j + 2 (l % 4) + q. With one output, the warp stages chunks of its
 // 16 rows x CHUNK_COLS (128 bytes a row, or 64) in its 2 KB at `buf` and writes them out a row
 // per CHUNK_SEGS lanes, 16 bytes a lane; a chunk past N, or an output whose rows are not 16-byte
 // aligned, takes paired stores from registers.
 __device__ __forceinline__ void epilogue(const jf_params& p, const float (&acc)[MI][ACC], int m0,
-                                         int n0, int M, int N, unsigned buf, int w, int l) {
+                                         int n0, int M, int N, unsigned buf, int w, int l, int cc0 = 0) {
   jf_elem_t* const outs[JF_STORES] = {JF_STORE_PTRS(p)};
   const bool staged = JF_STORES == 1 && (reinterpret_cast<unsigned long long>(outs[0]) & 15) == 0 &&
                       (static_cast<long long>(N) * E) % 16 == 0;
@@ -323,7 +358,7 @@ __device__ __forceinline__ void epilogue(const jf_params& p, const float (&acc)[
   for (int mi = 0; mi < MI; ++mi) {
     const int row0 = m0 + mi * 64 + 16 * w;  // the warp's first row
 #pragma unroll
-    for (int cc = 0; cc < JF_BN / CHUNK_COLS; ++cc) {
+    for (int cc = cc0; cc < JF_BN / CHUNK_COLS; ++cc) {
       const int col0 = n0 + cc * CHUNK_COLS;
       if (staged && col0 + CHUNK_COLS <= N) {
         // Every value of the chunk first, then the shared-memory stores: no store (a compiler
@@ -390,6 +425,77 @@ __device__ __forceinline__ void epilogue(const jf_params& p, const float (&acc)[
   }
 }
 
+// Hand-off: a consumer thread's accumulators of the tile's first HANDOFF columns to the buffer at
+// `buf`, rows from r0 (its warpgroup's first). A store covers 8 bytes of a 16-byte chunk, the
+// chunks of a row XOR-swizzled by row % 8: a warp's 32 stores fill 16 chunks, two wavefronts.
+__device__ __forceinline__ void acc_to_handoff(const float (&acc)[MI][ACC], unsigned buf, int r0, int w,
+                                               int l) {
+#pragma unroll
+  for (int mi = 0; mi < MI; ++mi) {
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int r = r0 + mi * 64 + 16 * w + 8 * h + l / 4;
+#pragma unroll
+      for (int j = 0; j < HANDOFF / 8; ++j) {
+        const int chunk = 2 * j + (l % 4) / 2;
+        const unsigned at = buf + r * HAND_ROW + ((chunk ^ (r % 8)) * 16) + 8 * (l % 2);
+        asm volatile("st.shared.v2.f32 [%0], {%1, %2};\n"
+                     ::"r"(at), "f"(acc[mi][4 * j + 2 * h]), "f"(acc[mi][4 * j + 2 * h + 1]) : "memory");
+      }
+    }
+  }
+}
+
+// Hand-off: warp `part` of `parts` applies the epilogue to its share of the buffer at `buf` (the
+// tile at m0, n0): 16-byte chunks (4 columns) in row order, a warp's 32 lanes 32 consecutive
+// chunks of a row (conflict-free), so that its stores cover 128 contiguous bytes of a row
+// (bf16/f16; 256 for f32). Other outputs, or unaligned ones, take stores of one element.
+__device__ __forceinline__ void drain_handoff(const jf_params& p, unsigned buf, int m0, int n0, int M,
+                                              int N, int part, int parts, int l) {
+  constexpr int CPR = kHandoff ? HANDOFF / 4 : 1;  // chunks a row (1: unused, no division by 0)
+  jf_elem_t* const outs[JF_STORES] = {JF_STORE_PTRS(p)};
+  const bool vec = JF_STORES == 1 && (reinterpret_cast<unsigned long long>(outs[0]) & (4 * E - 1)) == 0 &&
+                   N % 4 == 0;
+#pragma unroll 2
+  for (int q = 32 * part + l; q < JF_BM * CPR; q += 32 * parts) {
+    const int r = q / CPR, ch = q % CPR, row = m0 + r, col = n0 + 4 * ch;
+    if (row >= M) break;  // rows only grow with q
+    float x[4];
+    asm volatile("ld.shared.v4.f32 {%0, %1, %2, %3}, [%4];\n"
+                 : "=f"(x[0]), "=f"(x[1]), "=f"(x[2]), "=f"(x[3])
+                 : "r"(buf + r * HAND_ROW + ((ch ^ (r % 8)) * 16)));
+    if (vec && col + 4 <= N) {
+      unsigned y[4];
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        float v[JF_STORES];
+        jf_epilogue_values(p, row, col + e, x[e], v);
+        const jf_elem_t o = jf_from_float<jf_elem_t>(v[0]);
+        if constexpr (E == 2) {
+          unsigned short u;
+          memcpy(&u, &o, 2);
+          y[e] = u;
+        } else {
+          memcpy(&y[e], &o, 4);
+        }
+      }
+      jf_elem_t* dst = outs[0] + static_cast<long long>(row) * N + col;
+      if constexpr (E == 2) {
+        asm volatile("st.global.v2.b32 [%0], {%1, %2};\n"
+                     ::"l"(dst), "r"(y[0] | (y[1] << 16)), "r"(y[2] | (y[3] << 16)) : "memory");
+      } else {
+        asm volatile("st.global.v4.b32 [%0], {%1, %2, %3, %4};\n"
+                     ::"l"(dst), "r"(y[0]), "r"(y[1]), "r"(y[2]), "r"(y[3]) : "memory");
+      }
+    } else {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        if (col + e < N) epilogue_call(p, row, col + e, x[e]);
+      }
+    }
+  }
+}
+
 // Split K: a consumer thread's partial sums (one m64 tile) to [64][RED_LD] f32 at `red`, the
 // stages' memory (free: every TMA write has landed and none is pending).
 __device__ __forceinline__ void partial_sums_to_smem(const float (&acc)[ACC], unsigned red, int w, int l) {
@@ -449,15 +555,18 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
     JF_KERNEL_NAME(const __grid_constant__ jf_params p) {
   using namespace jf_wg;
   extern __shared__ __align__(1024) unsigned char jf_smem[];
-  // Barriers first (full[s], empty[s], split[s], order[2]: 8 bytes each), then the stages from
-  // the next 1024-byte boundary, as the 128-byte swizzle needs.
+  // Barriers first (full[s], empty[s], split[s], order[2], acc_full, acc_empty: 8 bytes each),
+  // then the stages from the next 1024-byte boundary, as the 128-byte swizzle needs.
   const unsigned bars = jf_smem_addr(jf_smem);
-  const unsigned tiles = (bars + 24 * JF_STAGES + 16 + 1023) & ~1023u;
-  const unsigned epi = tiles + JF_STAGES * STAGE;  // the epilogue's staging, EPI_BYTES
+  const unsigned tiles = (bars + 24 * JF_STAGES + 32 + 1023) & ~1023u;
+  // The epilogue's memory, EPI_BYTES: the hand-off buffer, then the consumer warps' staging.
+  const unsigned epi = tiles + JF_STAGES * STAGE;
+  const unsigned staging = epi + HAND_BYTES;
   auto full = [&](int s) { return bars + 8 * s; };
   auto empty = [&](int s) { return bars + 8 * (JF_STAGES + s); };
   auto split = [&](int s) { return bars + 8 * (2 * JF_STAGES + s); };
   auto order = [&](int c) { return bars + 8 * (3 * JF_STAGES + c); };
+  const unsigned acc_full = bars + 8 * (3 * JF_STAGES + 2), acc_empty = acc_full + 8;
 
   const int M = JF_M(p), N = JF_N(p), K = JF_K(p);
   // Tiles of a cluster (JF_CLUSTER_M of them, one column of vertically adjacent tiles) in the
@@ -492,6 +601,8 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
     }
     jf_mbar_init(order(0), 1);  // ping-pong: consumer warpgroup c may start its next tile
     jf_mbar_init(order(1), 1);
+    jf_mbar_init(acc_full, 128 * JF_CONSUMERS);  // hand-off: every consumer thread wrote its part
+    jf_mbar_init(acc_empty, 32 * EPI_WARPS);     // every epilogue thread read its share
     jf_mbar_init_fence();
     jf_tma_prefetch(&p.tma_a);
     jf_tma_prefetch(&p.tma_b);
@@ -511,7 +622,7 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
   // stage it % JF_STAGES, in that stage's use number it / JF_STAGES (the barrier phase).
   if (wg == 0) {
 #if JF_CONSUMERS > 1
-    jf_setmaxnreg_dec<40>();
+    jf_setmaxnreg_dec<kHandoff ? 56 : 40>();  // the hand-off's epilogue warps need more
 #endif
     if (threadIdx.x == 0) {
       int it = 0;
@@ -545,10 +656,23 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
           if (threadIdx.x % 32 == 0) jf_mbar_arrive(split(s));
         }
       }
+    } else if (kHandoff && threadIdx.x >= 32) {
+      // The epilogue warps: each of this CTA's tiles once the consumers have handed it off; on
+      // the last one, the consumer warps join in.
+      int n = 0;
+      for (int tile = first_tile; tile < tile_count; tile += tile_step, ++n) {
+        int m0, n0;
+        origin(tile, m0, n0);
+        const bool last = tile + tile_step >= tile_count;
+        jf_mbar_wait(acc_full, n & 1);
+        drain_handoff(p, epi, m0, n0, M, N, threadIdx.x / 32 - 1,
+                      EPI_WARPS + (last ? 4 * JF_CONSUMERS : 0), threadIdx.x % 32);
+        if (!last) jf_mbar_arrive(acc_empty);
+      }
     }
   } else {
 #if JF_CONSUMERS > 1
-    jf_setmaxnreg_inc<232>();
+    jf_setmaxnreg_inc<kHandoff ? 224 : 232>();
 #endif
     const int c = wg - 1;
     const int t = threadIdx.x % 128, w = t / 32, l = t % 32;
@@ -604,9 +728,22 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
 
       if constexpr (SPLIT_K > 1) {
         partial_sums_to_smem(acc[0], tiles, w, l);  // added up after the cluster barrier below
+      } else if constexpr (kHandoff) {
+        const bool last = tile + tile_step >= tile_count;
+        if (n > 0) jf_mbar_wait(acc_empty, (n - 1) & 1);  // the buffer's previous tile is read
+        acc_to_handoff(acc, epi, c * WG_M, w, l);
+        jf_mbar_arrive(acc_full);
+        if (HANDOFF < JF_BN) {
+          epilogue(p, acc, m0 + c * WG_M, n0, M, N, staging + (c * 4 + w) * EPI_WARP, w, l,
+                   HANDOFF / CHUNK_COLS);
+        }
+        if (last) {  // no next tile to multiply: help the epilogue warps
+          jf_mbar_wait(acc_full, n & 1);
+          drain_handoff(p, epi, m0, n0, M, N, EPI_WARPS + 4 * c + w, EPI_WARPS + 4 * JF_CONSUMERS, l);
+        }
       } else {
         // The fused epilogue, while the producer already loads the next tile.
-        epilogue(p, acc, m0 + (kPingPong ? 0 : c * WG_M), n0, M, N, epi + (c * 4 + w) * EPI_WARP, w, l);
+        epilogue(p, acc, m0 + (kPingPong ? 0 : c * WG_M), n0, M, N, staging + (c * 4 + w) * EPI_WARP, w, l);
       }
       if (kPingPong) it += kt_count;  // the other consumer's tile
     }

@@ -52,7 +52,8 @@ struct CompileOptions {
   // sum=1|2|4|8 (tf32x3: k-tiles summed in the tensor cores per rounded f32 add), split=1|2|4|8
   // (small problems: CTAs of a cluster sharing a tile's K), bn=32|64 (small problems: 64x32 or
   // 64x64 tiles), pingpong=0|1 (large problems but tf32x3: each consumer warpgroup a 128x128
-  // tile, taking turns), e.g. "wgmma,cluster=1,persistent=0".
+  // tile, taking turns), handoff=0|half|full (large problems but tf32x3: the epilogue of half
+  // the tile's columns, or all, in the producer's idle warps), e.g. "wgmma,cluster=1,persistent=0".
   // A template the problem cannot use (wgmma needs sm_90a, B as [N,K] and 16-byte-aligned rows)
   // falls back to the heuristic, and explain says why.
   std::string gemm;

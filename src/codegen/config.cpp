@@ -61,10 +61,12 @@ constexpr MmaTile kTf32x3 = {64, 64, 32, 32, 32, 3, "64x64 tiles: three products
 constexpr MmaTile kUnaligned = {128, 128, 32, 64, 32, 4, "rows are not 16-byte aligned: element-wise loads"};
 
 // Must equal the static_assert in templates/gemm_wgmma.cu: STAGES of A [BM][BK] and B [BN][BK]
-// (tf32x3: and B's small half; A is split in registers), 2 KB a consumer warp for the
-// epilogue's staging, plus barriers and the 1024-byte alignment the swizzle needs.
+// (tf32x3: and B's small half; A is split in registers), the hand-off's f32 buffer of BM x
+// handoff, 2 KB a consumer warp for the epilogue's staging (unless the hand-off takes every
+// column), plus barriers and the 1024-byte alignment the swizzle needs.
 int wgmma_smem(const GemmConfig& c, int elem, bool split) {
-  return c.stages * (c.bm + c.bn + (split ? c.bn : 0)) * c.bk * elem + c.consumers * 8192 + 2048;
+  return c.stages * (c.bm + c.bn + (split ? c.bn : 0)) * c.bk * elem + c.bm * c.handoff * 4 +
+         (c.handoff < c.bn ? c.consumers * 8192 : 0) + 2048;
 }
 
 // The Hopper kernel: 128x256 tiles, two consumer warpgroups of 64x256 each (128 f32
@@ -120,7 +122,8 @@ GemmConfig wgmma_config(int elem, MathMode math, const GemmShape& shape, const G
   GemmConfig c;
   const bool split = elem == 4 && math == MathMode::tf32x3;
   // The small config unless the caller asked for something only the large one has.
-  if (wgmma_small(shape) && cluster != 2 && choice.persistent != 1 && choice.pingpong != 1) {
+  if (wgmma_small(shape) && cluster != 2 && choice.persistent != 1 && choice.pingpong != 1 &&
+      choice.handoff <= 0) {
     c = wgmma_small_config(elem, split, choice.small_bn ? choice.small_bn : small_tile_n(shape));
     if (split && choice.sum_ktiles) c.sum_ktiles = choice.sum_ktiles;
     c.split_k = choice.split_k ? choice.split_k : small_split_k(shape, c.bn, c.bk, split);
@@ -136,6 +139,11 @@ GemmConfig wgmma_config(int elem, MathMode math, const GemmShape& shape, const G
   // 32 KB; needs the persistent grid, and tf32x3's tile sums would not fit the registers.
   c.pingpong = choice.pingpong == 1 && !split;
   if (c.pingpong) { c.bn = 128; c.stages = 6; }
+  // Hand-off: the f32 buffer takes the shared memory of stages. Half the tile's columns (64 KB):
+  // 3 stages of 48 KB; all of them (128 KB): 4 stages of 24 KB, 64-byte rows.
+  const int handoff = split || c.pingpong ? 0 : choice.handoff > 0 ? choice.handoff : 0;
+  if (handoff == 1) { c.handoff = c.bn / 2; c.stages = 3; }
+  if (handoff == 2) { c.handoff = c.bn; c.bk = 64 / elem; }
   c.threads = 128 * (c.consumers + 1);
   c.smem_bytes = wgmma_smem(c, elem, split);
   const bool one_row = shape.m && *shape.m <= c.bm;
@@ -151,6 +159,14 @@ GemmConfig wgmma_config(int elem, MathMode math, const GemmShape& shape, const G
                        c.cluster_m > 1 ? ", CTA pairs sharing B by multicast" : "",
                        c.persistent ? ", one CTA an SM looping over tiles (the producer loads the "
                                       "next tile during the epilogue)" : "");
+  if (c.handoff) {
+    c.note += fmt::format(", the epilogue of {} a tile's columns in the producer's idle warps "
+                          "during the next tile's products", c.handoff == c.bn ? "all" : "half");
+  }
+  if (choice.handoff > 0 && !c.handoff) {
+    c.note += fmt::format("; handoff={} not applied: not for {}", choice.handoff == 1 ? "half" : "full",
+                          split ? "tf32x3" : "ping-pong");
+  }
   if (choice.pingpong == 1 && !c.pingpong) c.note += "; pingpong=1 not applied: not for tf32x3";
   if (choice.pingpong == 1 && choice.persistent == 0) c.note += "; persistent=0 not applied: ping-pong needs it";
   if (choice.small_bn) c.note += fmt::format("; bn={} not applied: for small problems", choice.small_bn);
@@ -207,11 +223,12 @@ std::string GemmConfig::describe() const {
   }
   if (tmpl == GemmTemplate::wgmma) {
     return fmt::format("gemm_wgmma.cu ({}) {}x{}x{} tiles, {} consumer warpgroups, {} stages, {} "
-                       "threads, {} B smem, clusters of {}{}{}{}{}", mma_macro, bm, bn, bk, consumers,
+                       "threads, {} B smem, clusters of {}{}{}{}{}{}", mma_macro, bm, bn, bk, consumers,
                        stages, threads, smem_bytes, cluster_m, persistent ? ", persistent" : "",
                        sum_ktiles ? fmt::format(", tile sums of {} k-tiles", sum_ktiles) : "",
                        split_k > 1 ? fmt::format(", split K {}", split_k) : "",
-                       pingpong ? ", ping-pong" : "");
+                       pingpong ? ", ping-pong" : "",
+                       handoff ? fmt::format(", epilogue hand-off of {} columns", handoff) : "");
   }
   return fmt::format("gemm_mma.cu ({}) {}x{}x{} tiles, {}x{} per warp, {} stages, {} threads, "
                      "{} B smem", mma_macro, bm, bn, bk, wm, wn, stages, threads, smem_bytes);
@@ -286,6 +303,7 @@ std::string GemmChoice::text() const {
   if (split_k) out += fmt::format(",split={}", split_k);
   if (pingpong >= 0) out += fmt::format(",pingpong={}", pingpong);
   if (small_bn) out += fmt::format(",bn={}", small_bn);
+  if (handoff >= 0) out += handoff == 0 ? ",handoff=0" : handoff == 1 ? ",handoff=half" : ",handoff=full";
   return out;
 }
 
@@ -294,7 +312,8 @@ Expected<GemmChoice> parse_gemm_choice(std::string_view text) {
     return make_error(ErrorCode::bad_option,
                       fmt::format("gemm choice \"{}\": {}; expected auto, wgmma, mma or simt, "
                                   "wgmma optionally with settings cluster=1|2, persistent=0|1, "
-                                  "sum=1|2|4|8, split=1|2|4|8, bn=32|64 and pingpong=0|1 "
+                                  "sum=1|2|4|8, split=1|2|4|8, bn=32|64, pingpong=0|1 and "
+                                  "handoff=0|half|full "
                                   "(\"wgmma,cluster=2,persistent=1\")",
                                   text, why));
   };
@@ -335,10 +354,14 @@ Expected<GemmChoice> parse_gemm_choice(std::string_view text) {
     } else if (setting == "pingpong=0" || setting == "pingpong=1") {
       slot = &c.pingpong;
       value = setting.back() - '0';
+    } else if (setting == "handoff=0" || setting == "handoff=half" || setting == "handoff=full") {
+      slot = &c.handoff;
+      value = setting == "handoff=0" ? 0 : setting == "handoff=half" ? 1 : 2;
     } else {
       return bad(fmt::format("unknown setting \"{}\"", setting));
     }
-    const bool taken = slot == &c.persistent || slot == &c.pingpong ? *slot >= 0 : *slot != 0;
+    const bool signed_slot = slot == &c.persistent || slot == &c.pingpong || slot == &c.handoff;  // 0 is a value
+    const bool taken = signed_slot ? *slot >= 0 : *slot != 0;
     if (taken) return bad(fmt::format("\"{}\" is set twice", setting.substr(0, setting.find('='))));
     *slot = value;
   }

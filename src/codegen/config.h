@@ -24,6 +24,7 @@ struct GemmConfig {
   int sum_ktiles = 0;                // wgmma tf32x3: k-tiles summed in the tensor cores per f32 add
   int split_k = 1;                   // wgmma small: CTAs (one cluster) sharing a tile's K
   bool pingpong = false;             // wgmma: each consumer warpgroup a tile, taking turns
+  int handoff = 0;                   // wgmma: a tile's columns whose epilogue the producer's idle warps run
   int tm = 0, tn = 0;                // simt: thread tile
   int threads = 0;
   int smem_bytes = 0;                // dynamic shared memory per block
@@ -47,11 +48,12 @@ struct GemmChoice {
   int split_k = 0;      // wgmma, small problems: 1, 2, 4 or 8; 0 = the heuristic's
   int pingpong = -1;    // wgmma, large problems but tf32x3: 0 or 1; -1 = the heuristic's
   int small_bn = 0;     // wgmma, small problems: tile columns, 32 or 64; 0 = the heuristic's
+  int handoff = -1;     // wgmma, large problems but tf32x3: 0 none, 1 half a tile, 2 all; -1 = the heuristic's
 
   // Nothing asked: the heuristic (or a tune record) decides.
   bool is_auto() const {
     return !tmpl && cluster_m == 0 && persistent < 0 && sum_ktiles == 0 && split_k == 0 &&
-           pingpong < 0 && small_bn == 0;
+           pingpong < 0 && small_bn == 0 && handoff < 0;
   }
   // "auto", "wgmma", "wgmma,cluster=2,persistent=0,sum=4", "mma", "simt": what
   // parse_gemm_choice reads.
@@ -62,7 +64,10 @@ struct GemmChoice {
 // wgmma, mma, simt and SETTING (wgmma only) cluster=1|2, persistent=0|1, sum=1|2|4|8 (tf32x3:
 // k-tiles the tensor cores sum before each rounded f32 add), split=1|2|4|8 (small problems:
 // CTAs of a cluster sharing a tile's K), bn=32|64 (small problems: 64x32 or 64x64 tiles) or
-// pingpong=0|1 (large problems: 128x128 tiles, one a consumer warpgroup, taking turns). A bad_option error names what is wrong.
+// pingpong=0|1 (large problems: 128x128 tiles, one a consumer warpgroup, taking turns) or
+// handoff=0|half|full (large problems but tf32x3: the epilogue of half the tile's columns, or
+// all of them, runs in the producer warpgroup's idle warps during the next tile's products). A
+// bad_option error names what is wrong.
 Expected<GemmChoice> parse_gemm_choice(std::string_view text);
 
 // The problem a config is chosen for; unknown dims are nullopt.

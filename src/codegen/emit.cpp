@@ -38,6 +38,26 @@ std::string var(const Value& v) { return "v_" + v.name; }
 // The math a kernel is generated with: "auto" not resolved by the caller (resolve_math) is ieee.
 MathMode effective_math(MathMode m) { return m == MathMode::automatic ? MathMode::ieee : m; }
 
+// The interval each value of the graph lies in, where the ops tell (OpDef::range): literals are
+// their f32 value, graph inputs and GEMM results unknown. Graph-wide, so that every kernel of a
+// plan, fused or not, emits the same expression for a node.
+ops::Ranges value_ranges(const TypedGraph& g) {
+  ops::Ranges r(g.values.size());
+  for (std::size_t v = 0; v < g.values.size(); ++v) {
+    if (g.values[v].constant) {
+      const double c = static_cast<float>(*g.values[v].constant);
+      r[v] = ops::Range{c, c};
+    }
+  }
+  for (const TypedNode& n : g.nodes) {  // topological order
+    if (!n.op->range) continue;
+    ops::Ranges in;
+    for (int i : n.inputs) in.push_back(r[i]);
+    r[n.output] = n.op->range(in, n.attrs);
+  }
+  return r;
+}
+
 // The source's parts, assembled in a fixed order.
 struct Builder {
   const TypedGraph& g;
@@ -48,6 +68,7 @@ struct Builder {
   std::string fields;
   std::string body;
   std::set<std::string> taken;  // fields already in jf_params
+  ops::Ranges ranges = value_ranges(g);
 
   void pointer(std::string field, int value, bool writes, int align, std::string note) {
     if (!taken.insert(field).second) return;
@@ -127,12 +148,16 @@ struct Builder {
     for (int op : k.ops) {
       const TypedNode& n = g.nodes[op];
       std::vector<std::string> args;
-      for (int in : n.inputs) {
-        const Value& v = g.values[in];
+      ops::Ranges in;
+      for (int i : n.inputs) {
+        const Value& v = g.values[i];
         args.push_back(v.constant ? f32_literal(*v.constant) : var(v));
+        in.push_back(ranges[i]);
       }
+      std::optional<std::string> cheap;
+      if (n.op->device_in_range) cheap = n.op->device_in_range(args, n.attrs, in);
       body += fmt::format("  const float {} = {};\n", var(g.values[n.output]),
-                          n.op->device(args, n.attrs));
+                          cheap ? *cheap : n.op->device(args, n.attrs));
       store_if_needed(n.output);
     }
   }
@@ -225,6 +250,7 @@ void emit_gemm(Builder& b, const EmitOptions& options) {
     if (c.sum_ktiles) b.defines += fmt::format("#define JF_SUM_KTILES {}\n", c.sum_ktiles);
     if (c.split_k > 1) b.defines += fmt::format("#define JF_SPLIT_K {}\n", c.split_k);
     if (c.pingpong) b.defines += "#define JF_PINGPONG 1\n";
+    if (c.handoff) b.defines += fmt::format("#define JF_HANDOFF {}\n", c.handoff);
   } else {
     b.defines += fmt::format("#define JF_TM {}\n#define JF_TN {}\n", c.tm, c.tn);
   }

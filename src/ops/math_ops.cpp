@@ -33,6 +33,13 @@ std::vector<OpDef> math_ops() {
       .reference = [](const double* x, const Attrs& a) {
         return x[0] * static_cast<double>(static_cast<float>(a.number("factor")));
       },
+      .range = [](const Ranges& in, const Attrs& a) -> std::optional<Range> {
+        if (!in[0]) return std::nullopt;
+        const double c = static_cast<float>(a.number("factor"));
+        const double p = in[0]->lo * c, q = in[0]->hi * c;  // inf * 0 is NaN: unknown then
+        if (std::isnan(p) || std::isnan(q)) return std::nullopt;
+        return Range{std::min(p, q), std::max(p, q)};
+      },
   });
 
   t.push_back(OpDef{
@@ -61,6 +68,13 @@ std::vector<OpDef> math_ops() {
           v = v > hi ? hi : v;
         }
         return v;
+      },
+      .range = [](const Ranges& in, const Attrs& a) {
+        return monotone_range(in[0], [](double x, const Attrs& at) {
+          if (at.has("min")) x = std::max(x, static_cast<double>(static_cast<float>(at.number("min"))));
+          if (at.has("max")) x = std::min(x, static_cast<double>(static_cast<float>(at.number("max"))));
+          return x;
+        }, a);
       },
       .check = [](const Attrs& a) -> std::optional<AttrProblem> {
         if (a.has("min") || a.has("max")) return std::nullopt;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <limits>
 
 namespace jitfuse::ops {
 
@@ -24,6 +25,13 @@ OpDef unary_op(std::string_view name, std::string_view doc, const char* pattern,
       .reference = [ref](const double* x, const Attrs&) { return ref(x[0]); },
       .flops_per_element = flops,
   };
+}
+
+std::optional<Range> monotone_range(const std::optional<Range>& in, double (*f)(double, const Attrs&),
+                                    const Attrs& a) {
+  const double inf = std::numeric_limits<double>::infinity();
+  const Range x = in ? *in : Range{-inf, inf};
+  return Range{f(x.lo, a), f(x.hi, a)};
 }
 
 const std::vector<OpDef>& all_ops() {

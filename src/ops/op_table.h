@@ -48,6 +48,14 @@ struct AttrProblem {
   std::string message;
 };
 
+// An interval an f32 value is known to lie in (NaN aside: the ops let NaN through); bounds may
+// be infinite.
+struct Range {
+  double lo, hi;
+};
+// Per input (or per value): its interval, or nullopt where nothing is known.
+using Ranges = std::vector<std::optional<Range>>;
+
 // Everything jitfuse knows about one op.
 struct OpDef {
   std::string_view name;
@@ -59,13 +67,25 @@ struct OpDef {
   std::string_view header = {};  // the kernels/ header the device code needs ("" for none)
   // The f32 device expression of the op applied to the C++ expressions `x`.
   std::function<std::string(const std::vector<std::string>& x, const Attrs& a)> device = {};
+  // A cheaper device expression that is exact enough where the inputs lie in `in`, or nullopt.
+  // Every kernel of a graph, fused or not, sees the same graph-wide ranges, so all emit the same
+  // expression for a node: fused and unfused results stay identical.
+  std::function<std::optional<std::string>(const std::vector<std::string>& x, const Attrs& a, const Ranges& in)>
+      device_in_range = {};
   // The op on one element, in float64.
   std::function<double(const double* x, const Attrs& a)> reference = {};
+  // The interval the output lies in, given the inputs' (`in`); nullopt (or no function) where
+  // nothing is known. The code generator propagates these over the whole graph.
+  std::function<std::optional<Range>(const Ranges& in, const Attrs& a)> range = {};
   // Constraints between attributes; nullopt when they hold.
   std::function<std::optional<AttrProblem>(const Attrs& a)> check = {};
   // FLOPs per element, for explain's roofline estimate.
   double flops_per_element = 1;
 };
+
+// The interval of f(x) for x in `in` when f is non-decreasing (unknown input: the whole line).
+std::optional<Range> monotone_range(const std::optional<Range>& in, double (*f)(double, const Attrs&),
+                                    const Attrs& a);
 
 // An elementwise op of one input and no attributes: device expression `pattern` with {} for the
 // input (e.g. "jf_relu({})"), float64 reference `ref`, and the header the pattern needs.

@@ -145,3 +145,54 @@ TEST_CASE("an elementwise kernel whose operands all broadcast compiles, with no 
   CHECK(b->kernels[0].source.find("#define JF_LOADS 0\n#define JF_LOAD_PTRS(p)\n") != std::string::npos);
   CHECK_FALSE(b->kernels[0].cubin.empty());
 }
+
+TEST_CASE("a GELU whose input the graph bounds takes the polynomial form, fused or not") {
+  auto source_of = [](const std::string& chain, bool fusion) {
+    const std::string json = fmt::format(R"({{"name": "b", "inputs": {{"x": {{"dtype": "f32", "shape": [64]}}}},
+      "nodes": [{}], "outputs": ["out"]}})", chain);
+    Engine engine(EngineOptions{std::nullopt, false, 0});
+    CompileOptions o;
+    o.arch = "sm_80";
+    o.fusion = fusion;
+    auto b = engine.build(*parse_graph(json), o);
+    REQUIRE_MESSAGE(b.ok(), b.error().to_string(true));
+    std::string all;
+    for (const auto& k : b->kernels) all += k.source;
+    return all;
+  };
+  const std::string bounded =
+      R"({"name": "s", "op": "scale", "inputs": ["x"], "factor": -0.5},
+         {"name": "h", "op": "hardtanh", "inputs": ["s"], "min": -2, "max": 2},
+         {"name": "out", "op": "gelu", "inputs": ["h"]})";
+  for (bool fusion : {true, false}) {
+    CAPTURE(fusion);
+    const std::string src = source_of(bounded, fusion);
+    CHECK(src.find("jf_gelu_erf_bounded(v_h)") != std::string::npos);
+    CHECK(src.find("jf_gelu_erf(") == std::string::npos);
+  }
+  // hardtanh then a scale past the polynomial's domain, relu (unbounded above), the tanh form,
+  // an unbounded input: erff.
+  for (const char* chain :
+       {R"({"name": "h", "op": "hardtanh", "inputs": ["x"], "min": -2, "max": 2},
+           {"name": "s", "op": "scale", "inputs": ["h"], "factor": 1.1},
+           {"name": "out", "op": "gelu", "inputs": ["s"]})",
+        R"({"name": "h", "op": "relu", "inputs": ["x"]}, {"name": "out", "op": "gelu", "inputs": ["h"]})",
+        R"({"name": "h", "op": "tanh", "inputs": ["x"]},
+           {"name": "out", "op": "gelu", "inputs": ["h"], "approximate": "tanh"})",
+        R"({"name": "out", "op": "gelu", "inputs": ["x"]})"}) {
+    CAPTURE(chain);
+    CHECK(source_of(chain, true).find("jf_gelu_erf_bounded") == std::string::npos);
+  }
+  // Bounds from clamp, tanh, sigmoid and relu of a bounded value; a scale that keeps them in.
+  for (const char* chain :
+       {R"({"name": "h", "op": "clamp", "inputs": ["x"], "min": -1, "max": 2.1},
+           {"name": "out", "op": "gelu", "inputs": ["h"]})",
+        R"({"name": "h", "op": "tanh", "inputs": ["x"]}, {"name": "s", "op": "scale", "inputs": ["h"], "factor": -2},
+           {"name": "out", "op": "gelu", "inputs": ["s"]})",
+        R"({"name": "h", "op": "sigmoid", "inputs": ["x"]}, {"name": "out", "op": "gelu", "inputs": ["h"]})",
+        R"({"name": "h", "op": "clamp", "inputs": ["x"], "max": 1}, {"name": "r", "op": "relu", "inputs": ["h"]},
+           {"name": "out", "op": "gelu", "inputs": ["r"]})"}) {
+    CAPTURE(chain);
+    CHECK(source_of(chain, true).find("jf_gelu_erf_bounded") != std::string::npos);
+  }
+}

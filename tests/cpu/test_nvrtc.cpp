@@ -18,6 +18,7 @@ struct Variant {
   bool elementwise = false;
   MathMode math = MathMode::ieee;
   std::map<std::string, std::int64_t> dims;
+  std::string gemm;  // CompileOptions::gemm
 };
 
 // Every op of the table, chained in one elementwise kernel (tests/golden/all_ops_elementwise.json).
@@ -47,6 +48,11 @@ std::vector<Variant> variants(bool extended) {
     jf_test::GemmGraph mid = g;
     mid.n = 1024;
     v.push_back({fmt::format("{} {} medium tiles", m.dtype, to_string(m.math)), mid, false, m.math, {{"M", 1536}}});
+    // The Hopper kernel's large-problem variants (elsewhere they fall back, compiling the same).
+    if (m.math == MathMode::ieee && std::string(m.dtype) == "f32") continue;
+    for (const char* gemm : {"wgmma,pingpong=1", "wgmma,handoff=half", "wgmma,handoff=full"}) {
+      v.push_back({fmt::format("{} {} {}", m.dtype, to_string(m.math), gemm), g, false, m.math, {}, gemm});
+    }
   }
   for (const char* dtype : {"f32", "f16", "bf16"}) {
     Variant e;
@@ -70,11 +76,13 @@ TEST_CASE("every template compiles for every arch and dtype") {
   for (const Arch& arch : *archs) {
     const bool extended = arch.name() == "sm_80" || arch.name() == "sm_90a";
     for (const Variant& v : variants(extended)) {
+      if (!v.gemm.empty() && arch.name() != "sm_90a") continue;
       const std::string json = v.elementwise ? elementwise_graph(v.graph.dtype) : v.graph.json();
       CompileOptions o;
       o.arch = arch.name();
       o.math = v.math;
       o.dims = v.dims;
+      o.gemm = v.gemm;
       jobs.push_back({arch.name() + " " + v.label, *parse_graph(json), o});
     }
   }

@@ -36,9 +36,14 @@ TEST_CASE("gemm choices parse, and bad ones name the problem") {
   CHECK(parse_gemm_choice("wgmma,pingpong=0")->text() == "wgmma,pingpong=0");
   CHECK_FALSE(parse_gemm_choice("wgmma,pingpong=0")->is_auto());
   CHECK(parse_gemm_choice("wgmma,bn=32,split=2")->text() == "wgmma,split=2,bn=32");
+  CHECK(parse_gemm_choice("wgmma,handoff=full,cluster=1")->text() == "wgmma,cluster=1,handoff=full");
+  CHECK(parse_gemm_choice("wgmma,handoff=half")->text() == "wgmma,handoff=half");
+  CHECK(parse_gemm_choice("wgmma,handoff=0")->text() == "wgmma,handoff=0");
+  CHECK_FALSE(parse_gemm_choice("wgmma,handoff=0")->is_auto());
   for (const char* bad : {"fast", "mma,cluster=2", "wgmma,cluster=3", "auto,cluster=1", "wgmma,",
                           "wgmma,persistent=2", "wgmma,cluster=1,cluster=2", "mma,persistent=1",
-                          "wgmma,pingpong=2", "wgmma,pingpong=1,pingpong=0", "wgmma,bn=48"}) {
+                          "wgmma,pingpong=2", "wgmma,pingpong=1,pingpong=0", "wgmma,bn=48",
+                          "wgmma,handoff=1", "wgmma,handoff=half,handoff=full"}) {
     CAPTURE(bad);
     auto c = parse_gemm_choice(bad);
     REQUIRE_FALSE(c.ok());
@@ -222,6 +227,29 @@ TEST_CASE("the wgmma config follows the problem's size on sm_90a") {
   const GemmConfig ping3 = choose_gemm_config(DType::f32, MathMode::tf32x3, false, true, hopper, {2048, 8192, 8192}, pp);
   CHECK_FALSE(ping3.pingpong);
   CHECK(ping3.note.find("pingpong=1 not applied") != std::string::npos);
+  // Hand-off: half the columns (a 64 KB buffer) with 3 stages of 48 KB, or all of them (128 KB)
+  // with 4 stages of 24 KB (64-byte rows); both fit 227 KB; not for tf32x3 or a small problem's
+  // config (asking for it gets the large one).
+  GemmChoice ho;
+  ho.tmpl = GemmTemplate::wgmma;
+  ho.handoff = 1;
+  const GemmConfig half = choose_gemm_config(DType::bf16, MathMode::ieee, false, true, hopper, {2048, 8192, 8192}, ho);
+  CHECK(half.handoff == 128);
+  CHECK(half.stages == 3);
+  CHECK(half.bk == 64);
+  CHECK(half.smem_bytes == 3 * 384 * 128 + 128 * 128 * 4 + 2 * 8192 + 2048);
+  ho.handoff = 2;
+  const GemmConfig full = choose_gemm_config(DType::f32, MathMode::tf32, false, true, hopper, {2048, 8192, 8192}, ho);
+  CHECK(full.handoff == 256);
+  CHECK(full.stages == 4);
+  CHECK(full.bk == 16);
+  CHECK(full.smem_bytes == 4 * 384 * 64 + 128 * 256 * 4 + 2048);
+  CHECK(full.smem_bytes <= 227 * 1024);
+  CHECK(full.describe().find("hand-off of 256 columns") != std::string::npos);
+  const GemmConfig ho3 = choose_gemm_config(DType::f32, MathMode::tf32x3, false, true, hopper, {2048, 8192, 8192}, ho);
+  CHECK(ho3.handoff == 0);
+  CHECK(ho3.note.find("handoff=full not applied") != std::string::npos);
+  CHECK(choose_gemm_config(DType::bf16, MathMode::ieee, false, true, hopper, small, ho).bn == 256);
   // Asking for pairs or persistence on a small problem gets the large config.
   GemmChoice pairs;
   pairs.tmpl = GemmTemplate::wgmma;

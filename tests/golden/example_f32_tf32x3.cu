@@ -44,7 +44,7 @@ __device__ __forceinline__ void jf_epilogue_values(const jf_params& p, int row, 
   const float v_y = acc + jf_ld(p.in_bias, col);
   const float v_s = (v_y * 0.5f);
   const float v_h = jf_clamp(v_s, -2.0f, 2.0f);
-  const float v_out = jf_gelu_erf(v_h);
+  const float v_out = jf_gelu_erf_bounded(v_h);
   out[0] = v_out;
 }
 

@@ -132,7 +132,7 @@ struct jf_params {
 // leave in out[] (the template moves them, as 16-byte vectors where it can).
 __device__ __forceinline__ void jf_elementwise(const jf_params& p, long long i, const float* in, float* out) {
   const float v_h = in[0];
-  const float v_out = jf_gelu_erf(v_h);
+  const float v_out = jf_gelu_erf_bounded(v_h);
   out[0] = v_out;
 }
 

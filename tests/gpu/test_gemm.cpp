@@ -164,7 +164,16 @@ TEST_CASE("gpu: the wgmma template (sm_90a) at odd shapes: edges in M, N and K, 
                              // for f16/bf16) where those fit a wave; 64x64, split or not:
                              {1, 264, 520, "wgmma,bn=64"},
                              {130, 300, 1000, "wgmma,bn=64,split=2"},
-                             {77, 8, 64, "wgmma,bn=64,split=8"}};
+                             {77, 8, 64, "wgmma,bn=64,split=8"},
+                             // Epilogue hand-off (tf32x3 takes the plain kernel): one tile a
+                             // CTA (the consumers join in), two or three (the epilogue warps
+                             // alone but on the last), N not a multiple of 4 (element stores),
+                             // CTA pairs with a row below M.
+                             {257, 520, 72, "wgmma,handoff=full"},
+                             {1100, 4100, 136, "wgmma,handoff=full"},
+                             {1100, 4100, 136, "wgmma,handoff=half,cluster=1"},
+                             {129, 257, 8, "wgmma,handoff=full,persistent=1"},
+                             {130, 300, 1000, "wgmma,handoff=half,cluster=2"}};
   if (!jf_gpu::small_only()) cases.push_back({2048, 1024, 768});
   std::uint64_t seed = 900;
   for (const Mode& m : modes) {

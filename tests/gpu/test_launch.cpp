@@ -20,6 +20,9 @@ const std::vector<std::vector<std::string>> kChains = {
     {R"("op": "hardtanh")"},
     {R"("op": "gelu")"},
     {R"("op": "gelu", "approximate": "tanh")"},
+    // Bounded inputs take the polynomial GELU (kernels/gelu.cuh): its whole domain, and tanh's.
+    {R"("op": "scale", "factor": 2.5)", R"("op": "hardtanh", "min": -2.1, "max": 2.1)", R"("op": "gelu")"},
+    {R"("op": "scale", "factor": 3)", R"("op": "tanh")", R"("op": "gelu")"},
     {R"("op": "relu")"},
     {R"("op": "leaky_relu", "negative_slope": 0.2)"},
     {R"("op": "sigmoid")"},
