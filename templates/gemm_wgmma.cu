@@ -56,6 +56,20 @@
 // cluster barrier CTA r adds up rows [r * 64 / S, (r + 1) * 64 / S) of all S (distributed shared
 // memory, a fixed order: deterministic) and applies the epilogue to them.
 //
+// Stream-K (JF_STREAM_K = 1, persistent grids; not ping-pong, hand-off or split K): when the
+// U units (CTAs, or clusters) do not divide the T tiles, whole waves would leave SMs idle on the
+// last one. The tiles of all waves but the last full one go round as usual (T / U - 1 each);
+// the k-tiles of the rest (between U and 2U tiles) are shared out evenly, unit u taking the
+// [u * S / U, (u + 1) * S / U) of them in tile-major order. A unit's share is at least a tile,
+// so a tile is split between at most two units: u - 1 sums its first k-tiles (the head), u the
+// others (the tail). Each unit takes its share from the last tile back: the head first, whose
+// f32 sums it leaves in the workspace (p.sk_part, a slot a CTA) before raising its flags (a
+// counter a consumer warp, p.sk_flags), and the tail last, which waits for u - 1's flags, adds
+// the head's sums to its own (in that order: deterministic) and applies the epilogue. The head
+// was u - 1's first piece of work, so the wait is normally over before it starts; the
+// dependency points to a lower unit, which the GPU starts first. The finisher resets the flags
+// to 0 for the next launch. Launches of one kernel that share the workspace must not overlap.
+//
 // Clusters: with JF_CLUSTER_M = 2, CTA pairs compute vertically adjacent tiles that share B; each
 // loads its own A and half of B, multicast into both CTAs (a third less L2 traffic). tma_b's box
 // is then JF_BN / 2 rows, and a stage is free only when the consumers of both CTAs released it,
@@ -140,6 +154,12 @@ constexpr int SPLIT_K = JF_SPLIT_K;
 static_assert(SPLIT_K == 1 || SPLIT_K == 2 || SPLIT_K == 4 || SPLIT_K == 8, "gemm_wgmma: JF_SPLIT_K must be 1, 2, 4 or 8");
 static_assert(SPLIT_K == 1 || (JF_CLUSTER_M == 1 && JF_CONSUMERS == 1 && JF_BM == 64),
               "gemm_wgmma: JF_SPLIT_K needs JF_CLUSTER_M = 1, one consumer warpgroup and 64-row tiles");
+#if !defined(JF_STREAM_K)
+#define JF_STREAM_K 0
+#endif
+constexpr bool kStreamK = JF_STREAM_K;
+static_assert(!kStreamK || (!kPingPong && !kHandoff && SPLIT_K == 1),
+              "gemm_wgmma: JF_STREAM_K excludes ping-pong, hand-off and split K");
 // Split K's partial sums: [64][RED_LD] f32 in the stages' memory (padded rows: fewer conflicts).
 constexpr int RED_LD = JF_BN + 4;
 static_assert(SPLIT_K == 1 || 64 * RED_LD * 4 <= JF_STAGES * STAGE, "gemm_wgmma: split K's sums must fit the stages");
@@ -280,24 +300,29 @@ __device__ __forceinline__ void products_split(float (&d)[MI][ACC], const unsign
 template <class Issue, class Release, class Issued>
 __device__ __forceinline__ void mainloop(float (&acc)[MI][ACC], int& it, int kt_count, Issue& issue,
                                          Release& release, Issued& issued_all) {
-  for (int kt = 0; kt < kt_count; ++kt, ++it) {
-    issue(it, acc, kt == 0);
-    if (kt == kt_count - 1) issued_all();
-    jf_wgmma_wait<1>();  // k-tile it - 1's products are done: its stage can be refilled
-    if (kt > 0) release((it - 1) % JF_STAGES);
-  }
-  jf_wgmma_wait<0>();
-#pragma unroll
-  for (int mi = 0; mi < MI; ++mi) jf_wgmma_fence_regs(acc[mi]);
-  if (kt_count > 0) {
-    release((it - 1) % JF_STAGES);
-  } else {  // split K with fewer k-tiles than CTAs: this one's share is empty
+  if (kt_count == 0) {  // split K with fewer k-tiles than CTAs: this one's share is empty
 #pragma unroll
     for (int mi = 0; mi < MI; ++mi) {
 #pragma unroll
       for (int i = 0; i < ACC; ++i) acc[mi][i] = 0.0f;
     }
+    return;
   }
+  // The first k-tile apart, fresh: with a k-tile count known only at run time (stream-K), a
+  // run-time `fresh` in the loop cost ptxas spills.
+  issue(it, acc, true);
+  if (kt_count == 1) issued_all();
+  ++it;
+  for (int kt = 1; kt < kt_count; ++kt, ++it) {
+    issue(it, acc, false);
+    if (kt == kt_count - 1) issued_all();
+    jf_wgmma_wait<1>();  // k-tile it - 1's products are done: its stage can be refilled
+    release((it - 1) % JF_STAGES);
+  }
+  jf_wgmma_wait<0>();
+#pragma unroll
+  for (int mi = 0; mi < MI; ++mi) jf_wgmma_fence_regs(acc[mi]);
+  release((it - 1) % JF_STAGES);
 }
 
 // As mainloop, for tf32x3: the tensor cores' f32 accumulation truncates, an error that grows
@@ -496,6 +521,108 @@ __device__ __forceinline__ void drain_handoff(const jf_params& p, unsigned buf, 
   }
 }
 
+// A piece of a CTA's work: k-tiles [k0, k1) of tile `tile`, and what becomes of the sums.
+enum Role { kWhole, kHead, kTail };  // epilogue; to the workspace; add the head's, then epilogue
+struct Work {
+  int tile, k0, k1;
+  Role role;
+};
+
+// The pieces of unit `unit` of `units` (a CTA, or a cluster), in the order it takes them: item
+// j of `items`. Without stream-K, tiles unit, unit + units, ... whole (split K: k-tiles
+// [k_lo, k_hi) of each). With it, see the header: the whole tiles first, then the shared
+// k-tiles, from the unit's last tile back.
+struct Schedule {
+  int unit, units, kt, k_lo, k_hi, n_whole, whole_tiles, items;
+  int sk_b = 0, sk_e = 0, t_last = 0;  // the unit's share of the shared k-tiles, tile-major; its last tile
+
+  // 32-bit arithmetic only: a 64-bit division is a call, and the registers live across it spill.
+  __device__ Schedule(int unit_, int units_, int tile_count, int kt_, int k_lo_, int k_hi_)
+      : unit(unit_), units(units_), kt(kt_), k_lo(k_lo_), k_hi(k_hi_), whole_tiles(tile_count) {
+    const int rest = tile_count % units + units;  // the tiles whose k-tiles are shared out
+    if (kStreamK && tile_count > units && rest != units && static_cast<long long>(rest) * kt <= 0x7fffffff) {
+      whole_tiles = tile_count - rest;
+      const int shared = rest * kt, q = shared / units, r = shared % units;
+      sk_b = unit * q + min(unit, r);
+      sk_e = sk_b + q + (unit < r ? 1 : 0);
+      t_last = (sk_e - 1) / kt;
+    }
+    n_whole = unit < whole_tiles ? (whole_tiles - unit + units - 1) / units : 0;
+    items = n_whole + (sk_e > sk_b ? t_last - sk_b / kt + 1 : 0);
+  }
+  __device__ Work get(int j) const {
+    if (j < n_whole) return Work{unit + j * units, k_lo, k_hi, kWhole};
+    const int t = t_last - (j - n_whole), t0 = t * kt;  // the last shared tile first
+    const int k0 = max(sk_b, t0) - t0, k1 = min(sk_e, t0 + kt) - t0;
+    return Work{whole_tiles + t, k0, k1, k0 > 0 ? kTail : k1 < kt ? kHead : kWhole};
+  }
+};
+
+#if JF_STREAM_K
+// Stream-K: CTA `cta`'s slot of the workspace, JF_BM x JF_BN f32 as float4s [i][q] for consumer
+// thread q (coalesced; the finisher's thread q reads the same ones), and consumer warp (c, w)'s
+// flag: the number of its lanes whose sums are there.
+__device__ __forceinline__ float4* sk_slot(const jf_params& p, int cta) {
+  return reinterpret_cast<float4*>(p.sk_part) + static_cast<long long>(cta) * (JF_BM * JF_BN / 4);
+}
+__device__ __forceinline__ unsigned* sk_flag(const jf_params& p, int cta, int c, int w) {
+  return p.sk_flags + (cta * JF_CONSUMERS + c) * 4 + w;
+}
+
+// A head's sums to CTA `cta`'s slot, then the lane's release of them.
+__device__ __forceinline__ void sk_store(const jf_params& p, const float (&acc)[MI][ACC], int cta, int c,
+                                         int t) {
+  float4* const slot = sk_slot(p, cta) + c * 128 + t;
+#pragma unroll
+  for (int mi = 0; mi < MI; ++mi) {
+#pragma unroll
+    for (int i = 0; i < ACC / 4; ++i) {
+      asm volatile("st.global.v4.f32 [%0], {%1, %2, %3, %4};\n"
+                   ::"l"(slot + (mi * (ACC / 4) + i) * (128 * JF_CONSUMERS)), "f"(acc[mi][4 * i]),
+                   "f"(acc[mi][4 * i + 1]), "f"(acc[mi][4 * i + 2]), "f"(acc[mi][4 * i + 3]) : "memory");
+    }
+  }
+  asm volatile("red.release.gpu.global.add.u32 [%0], 1;\n" ::"l"(sk_flag(p, cta, c, t / 32)) : "memory");
+}
+
+// A tail: waits until every lane of the matching warp of CTA `cta` has left its head's sums, adds
+// them to acc (acc + head), and resets the flag.
+__device__ __forceinline__ void sk_add(const jf_params& p, float (&acc)[MI][ACC], int cta, int c, int t) {
+  unsigned* const flag = sk_flag(p, cta, c, t / 32);
+  for (;;) {
+    unsigned n;
+    asm volatile("ld.acquire.gpu.global.u32 %0, [%1];\n" : "=r"(n) : "l"(flag) : "memory");
+    if (n == 32) break;
+    __nanosleep(64);
+  }
+  const float4* const slot = sk_slot(p, cta) + c * 128 + t;
+  constexpr int BATCH = 4;  // loads in flight: a few registers, not the whole slot
+  static_assert((ACC / 4) % BATCH == 0, "gemm_wgmma: stream-K's loads go in batches of 4");
+#pragma unroll
+  for (int mi = 0; mi < MI; ++mi) {
+#pragma unroll
+    for (int i0 = 0; i0 < ACC / 4; i0 += BATCH) {
+      float4 v[BATCH];
+#pragma unroll
+      for (int i = 0; i < BATCH; ++i) {
+        asm volatile("ld.global.cg.v4.f32 {%0, %1, %2, %3}, [%4];\n"
+                     : "=f"(v[i].x), "=f"(v[i].y), "=f"(v[i].z), "=f"(v[i].w)
+                     : "l"(slot + (mi * (ACC / 4) + i0 + i) * (128 * JF_CONSUMERS)) : "memory");
+      }
+#pragma unroll
+      for (int i = 0; i < BATCH; ++i) {
+        acc[mi][4 * (i0 + i)] += v[i].x;
+        acc[mi][4 * (i0 + i) + 1] += v[i].y;
+        acc[mi][4 * (i0 + i) + 2] += v[i].z;
+        acc[mi][4 * (i0 + i) + 3] += v[i].w;
+      }
+    }
+  }
+  __syncwarp();  // every lane has seen the count
+  if (t % 32 == 0) asm volatile("st.relaxed.gpu.global.u32 [%0], 0;\n" ::"l"(flag) : "memory");
+}
+#endif
+
 // Split K: a consumer thread's partial sums (one m64 tile) to [64][RED_LD] f32 at `red`, the
 // stages' memory (free: every TMA write has landed and none is pending).
 __device__ __forceinline__ void partial_sums_to_smem(const float (&acc)[ACC], unsigned red, int w, int l) {
@@ -556,9 +683,10 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
   using namespace jf_wg;
   extern __shared__ __align__(1024) unsigned char jf_smem[];
   // Barriers first (full[s], empty[s], split[s], order[2], acc_full, acc_empty: 8 bytes each),
-  // then the stages from the next 1024-byte boundary, as the 128-byte swizzle needs.
+  // the schedule, then the stages from the next 1024-byte boundary, as the 128-byte swizzle needs.
+  constexpr int SCHED_AT = 24 * JF_STAGES + 32;
   const unsigned bars = jf_smem_addr(jf_smem);
-  const unsigned tiles = (bars + 24 * JF_STAGES + 32 + 1023) & ~1023u;
+  const unsigned tiles = (bars + SCHED_AT + sizeof(Schedule) + 1023) & ~1023u;
   // The epilogue's memory, EPI_BYTES: the hand-off buffer, then the consumer warps' staging.
   const unsigned epi = tiles + JF_STAGES * STAGE;
   const unsigned staging = epi + HAND_BYTES;
@@ -578,22 +706,27 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
   const int cluster_rows = (tiles_m + JF_CLUSTER_M - 1) / JF_CLUSTER_M;
   const int tiles_n = (N + JF_BN - 1) / JF_BN;
   const int tile_count = cluster_rows * tiles_n;
-  const int first_tile = blockIdx.x / (JF_CLUSTER_M * SPLIT_K);  // this CTA's (cluster's) first
-  const int tile_step = gridDim.x / (JF_CLUSTER_M * SPLIT_K);
   auto origin = [&](int tile, int& m0, int& n0) {
     int tm, tn;
     jf_gemm_tile(tile, cluster_rows, tiles_n, tm, tn);
     m0 = (tm * JF_CLUSTER_M + rank) * JF_BM;
     n0 = tn * JF_BN;
   };
-  // This CTA's k-tiles: all, or (split K) its share.
+  // This CTA's k-tiles: all, or (split K) its share; its work, a piece at a time.
   const int kt_all = (K + JF_BK - 1) / JF_BK;
   const int kpart = SPLIT_K > 1 ? int(jf_cluster_ctarank()) : 0;
-  const int kt_begin = kpart * kt_all / SPLIT_K, kt_end = (kpart + 1) * kt_all / SPLIT_K;
-  const int kt_count = kt_end - kt_begin;
+  // Without stream-K the schedule folds to constants where the dims are baked in (a k-tile count
+  // known to the compiler). With it, it lives in shared memory, read where needed: in registers,
+  // its fields would stay live through the consumers' loop, whose 128 accumulators a thread
+  // leave few to spare (ptxas spilled).
+  const Schedule mine(blockIdx.x / (JF_CLUSTER_M * SPLIT_K), gridDim.x / (JF_CLUSTER_M * SPLIT_K),
+                      tile_count, kt_all, kpart * kt_all / SPLIT_K, (kpart + 1) * kt_all / SPLIT_K);
+  Schedule* const shared_sched = reinterpret_cast<Schedule*>(jf_smem + SCHED_AT);
+  const Schedule& sched = kStreamK ? *shared_sched : mine;
   const int wg = threadIdx.x / 128;  // 0: the producer
 
   if (threadIdx.x == 0) {
+    if (kStreamK) *shared_sched = mine;
     for (int s = 0; s < JF_STAGES; ++s) {
       jf_mbar_init(full(s), 1);
       jf_mbar_init(empty(s), (kPingPong ? 1 : JF_CONSUMERS) * JF_CLUSTER_M);
@@ -626,15 +759,16 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
 #endif
     if (threadIdx.x == 0) {
       int it = 0;
-      for (int tile = first_tile; tile < tile_count; tile += tile_step) {
+      for (int j = 0; j < sched.items; ++j) {
+        const Work wk = sched.get(j);
         int m0, n0;
-        origin(tile, m0, n0);
-        for (int kt = 0; kt < kt_count; ++kt, ++it) {
+        origin(wk.tile, m0, n0);
+        for (int kt = wk.k0; kt < wk.k1; ++kt, ++it) {
           const int s = it % JF_STAGES;
           if (it >= JF_STAGES) jf_mbar_wait(empty(s), ((it / JF_STAGES) - 1) & 1);
           jf_mbar_arrive_expect_tx(full(s), LOADED);
           const unsigned a = tiles + s * STAGE;
-          const int k0 = (kt_begin + kt) * JF_BK;
+          const int k0 = kt * JF_BK;
           jf_tma_load_2d(a, &p.tma_a, k0, m0, full(s));
 #if JF_CLUSTER_M > 1
           jf_tma_load_2d_multicast(a + A_STAGE + rank * B_PART * ROW, &p.tma_b, k0,
@@ -646,8 +780,9 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
       }
     } else if (kSplit && threadIdx.x >= 32) {
       int it = 0;
-      for (int tile = first_tile; tile < tile_count; tile += tile_step) {
-        for (int kt = 0; kt < kt_count; ++kt, ++it) {
+      for (int j = 0; j < sched.items; ++j) {
+        const Work wk = sched.get(j);
+        for (int kt = wk.k0; kt < wk.k1; ++kt, ++it) {
           const int s = it % JF_STAGES;
           jf_mbar_wait(full(s), (it / JF_STAGES) & 1);
           split_b(tiles + s * STAGE + A_STAGE, threadIdx.x - 32, 96);
@@ -659,11 +794,10 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
     } else if (kHandoff && threadIdx.x >= 32) {
       // The epilogue warps: each of this CTA's tiles once the consumers have handed it off; on
       // the last one, the consumer warps join in.
-      int n = 0;
-      for (int tile = first_tile; tile < tile_count; tile += tile_step, ++n) {
+      for (int n = 0; n < sched.items; ++n) {
         int m0, n0;
-        origin(tile, m0, n0);
-        const bool last = tile + tile_step >= tile_count;
+        origin(sched.get(n).tile, m0, n0);
+        const bool last = n + 1 == sched.items;
         jf_mbar_wait(acc_full, n & 1);
         drain_handoff(p, epi, m0, n0, M, N, threadIdx.x / 32 - 1,
                       EPI_WARPS + (last ? 4 * JF_CONSUMERS : 0), threadIdx.x % 32);
@@ -716,12 +850,14 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
       if (kPingPong && t == 0) jf_mbar_arrive(order(1 - c));
     };
     float acc[MI][ACC];
-    int it = kPingPong ? c * kt_count : 0;
+    const int kt_whole = sched.k_hi - sched.k_lo;  // a whole tile's k-tiles (ping-pong's unit)
+    int it = kPingPong ? c * kt_whole : 0;
     int n = 0;
-    for (int tile = first_tile + (kPingPong ? c : 0) * tile_step; tile < tile_count;
-         tile += per * tile_step, ++n) {
+    for (int j = kPingPong ? c : 0; j < sched.items; j += per, ++n) {
+      const Work wk = sched.get(j);
+      const int kt_count = wk.k1 - wk.k0;
       int m0, n0;
-      origin(tile, m0, n0);
+      origin(wk.tile, m0, n0);
       if (kPingPong && (c == 1 || n > 0)) jf_mbar_wait(order(c), (c == 1 ? n : n - 1) & 1);
       if constexpr (!kSplit) mainloop(acc, it, kt_count, issue, release, issued_all);
       else mainloop_tile_sums(acc, it, kt_count, issue, release);
@@ -729,7 +865,7 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
       if constexpr (SPLIT_K > 1) {
         partial_sums_to_smem(acc[0], tiles, w, l);  // added up after the cluster barrier below
       } else if constexpr (kHandoff) {
-        const bool last = tile + tile_step >= tile_count;
+        const bool last = j + 1 == sched.items;
         if (n > 0) jf_mbar_wait(acc_empty, (n - 1) & 1);  // the buffer's previous tile is read
         acc_to_handoff(acc, epi, c * WG_M, w, l);
         jf_mbar_arrive(acc_full);
@@ -742,17 +878,24 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
           drain_handoff(p, epi, m0, n0, M, N, EPI_WARPS + 4 * c + w, EPI_WARPS + 4 * JF_CONSUMERS, l);
         }
       } else {
+#if JF_STREAM_K
+        if (wk.role == kHead) {  // a share of the tile's k-tiles: a later unit finishes it
+          sk_store(p, acc, blockIdx.x, c, t);
+          continue;
+        }
+        if (wk.role == kTail) sk_add(p, acc, blockIdx.x - JF_CLUSTER_M, c, t);
+#endif
         // The fused epilogue, while the producer already loads the next tile.
         epilogue(p, acc, m0 + (kPingPong ? 0 : c * WG_M), n0, M, N, staging + (c * 4 + w) * EPI_WARP, w, l);
       }
-      if (kPingPong) it += kt_count;  // the other consumer's tile
+      if (kPingPong) it += kt_whole;  // the other consumer's tile
     }
   }
 #if JF_SPLIT_K > 1
   jf_cluster_sync();  // every CTA's partial sums are in its shared memory
-  if (wg == 1 && first_tile < tile_count) {
+  if (wg == 1 && sched.items > 0) {
     int m0, n0;
-    origin(first_tile, m0, n0);
+    origin(sched.get(0).tile, m0, n0);
     split_k_reduce(p, tiles, kpart, m0, n0, M, N, threadIdx.x - 128);
   }
 #endif

@@ -53,7 +53,9 @@ struct CompileOptions {
   // (small problems: CTAs of a cluster sharing a tile's K), bn=32|64 (small problems: 64x32 or
   // 64x64 tiles), pingpong=0|1 (large problems but tf32x3: each consumer warpgroup a 128x128
   // tile, taking turns), handoff=0|half|full (large problems but tf32x3: the epilogue of half
-  // the tile's columns, or all, in the producer's idle warps), e.g. "wgmma,cluster=1,persistent=0".
+  // the tile's columns, or all, in the producer's idle warps), streamk=0|1 (large persistent
+  // problems, off by default: when the SMs do not divide the tiles, the last waves' k-tiles are
+  // shared out evenly), e.g. "wgmma,cluster=1,persistent=0".
   // A template the problem cannot use (wgmma needs sm_90a, B as [N,K] and 16-byte-aligned rows)
   // falls back to the heuristic, and explain says why.
   std::string gemm;
@@ -121,7 +123,10 @@ class Kernel {
  public:
   // Binds the tensors by name (every graph input and output), checks their shapes, dtypes,
   // alignment and overlap, and enqueues the kernels on `stream` (capturable into a CUDA graph
-  // when the plan needs no workspace). Returns without waiting for the GPU.
+  // when the plan needs no workspace). Returns without waiting for the GPU. The kernel's scratch
+  // (an unfused plan's intermediates, a stream-K GEMM's partial tiles) is its own: launches of
+  // one Kernel on streams that may run concurrently must be ordered (an event), or each stream
+  // given its own Kernel (compile again: the module is shared, not the scratch).
   Status launch(const TensorMap& tensors, Stream stream = nullptr) const;
   // Launches only kernel `index` of the plan (build().kernels[index]), with the same checks, to
   // time it alone. A later kernel reads the scratch results of earlier ones: launch() first.

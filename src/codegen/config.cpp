@@ -131,6 +131,7 @@ GemmConfig wgmma_config(int elem, MathMode math, const GemmShape& shape, const G
       c.note += fmt::format(", K split across a cluster of {} CTAs (partial sums added in shared "
                             "memory, in a fixed order)", c.split_k);
     }
+    if (choice.stream_k == 1) c.note += "; streamk=1 not applied: small problems are not persistent";
     return c;
   }
   c.tmpl = GemmTemplate::wgmma;
@@ -166,6 +167,18 @@ GemmConfig wgmma_config(int elem, MathMode math, const GemmShape& shape, const G
   if (choice.handoff > 0 && !c.handoff) {
     c.note += fmt::format("; handoff={} not applied: not for {}", choice.handoff == 1 ? "half" : "full",
                           split ? "tf32x3" : "ping-pong");
+  }
+  // Stream-K: when asked, on the persistent grid without ping-pong or a hand-off (whose
+  // consumers' turns assume whole tiles). Off by default: measured slower on the H100 at every
+  // large shape (bench/NOTES.md v6): the units' staggered k positions defeat the L2 reuse of A
+  // and B that whole waves in step get.
+  c.stream_k = c.persistent && !c.pingpong && !c.handoff && choice.stream_k == 1;
+  if (c.stream_k) {
+    c.note += ", stream-K over the last waves (their k-tiles shared out evenly, split tiles "
+              "summed through a workspace)";
+  }
+  if (choice.stream_k == 1 && !c.stream_k) {
+    c.note += "; streamk=1 not applied: it needs the persistent grid, without ping-pong or a hand-off";
   }
   if (choice.pingpong == 1 && !c.pingpong) c.note += "; pingpong=1 not applied: not for tf32x3";
   if (choice.pingpong == 1 && choice.persistent == 0) c.note += "; persistent=0 not applied: ping-pong needs it";
@@ -223,12 +236,13 @@ std::string GemmConfig::describe() const {
   }
   if (tmpl == GemmTemplate::wgmma) {
     return fmt::format("gemm_wgmma.cu ({}) {}x{}x{} tiles, {} consumer warpgroups, {} stages, {} "
-                       "threads, {} B smem, clusters of {}{}{}{}{}{}", mma_macro, bm, bn, bk, consumers,
+                       "threads, {} B smem, clusters of {}{}{}{}{}{}{}", mma_macro, bm, bn, bk, consumers,
                        stages, threads, smem_bytes, cluster_m, persistent ? ", persistent" : "",
                        sum_ktiles ? fmt::format(", tile sums of {} k-tiles", sum_ktiles) : "",
                        split_k > 1 ? fmt::format(", split K {}", split_k) : "",
                        pingpong ? ", ping-pong" : "",
-                       handoff ? fmt::format(", epilogue hand-off of {} columns", handoff) : "");
+                       handoff ? fmt::format(", epilogue hand-off of {} columns", handoff) : "",
+                       stream_k ? ", stream-K" : "");
   }
   return fmt::format("gemm_mma.cu ({}) {}x{}x{} tiles, {}x{} per warp, {} stages, {} threads, "
                      "{} B smem", mma_macro, bm, bn, bk, wm, wn, stages, threads, smem_bytes);
@@ -304,6 +318,7 @@ std::string GemmChoice::text() const {
   if (pingpong >= 0) out += fmt::format(",pingpong={}", pingpong);
   if (small_bn) out += fmt::format(",bn={}", small_bn);
   if (handoff >= 0) out += handoff == 0 ? ",handoff=0" : handoff == 1 ? ",handoff=half" : ",handoff=full";
+  if (stream_k >= 0) out += fmt::format(",streamk={}", stream_k);
   return out;
 }
 
@@ -313,7 +328,7 @@ Expected<GemmChoice> parse_gemm_choice(std::string_view text) {
                       fmt::format("gemm choice \"{}\": {}; expected auto, wgmma, mma or simt, "
                                   "wgmma optionally with settings cluster=1|2, persistent=0|1, "
                                   "sum=1|2|4|8, split=1|2|4|8, bn=32|64, pingpong=0|1 and "
-                                  "handoff=0|half|full "
+                                  "handoff=0|half|full and streamk=0|1 "
                                   "(\"wgmma,cluster=2,persistent=1\")",
                                   text, why));
   };
@@ -357,10 +372,14 @@ Expected<GemmChoice> parse_gemm_choice(std::string_view text) {
     } else if (setting == "handoff=0" || setting == "handoff=half" || setting == "handoff=full") {
       slot = &c.handoff;
       value = setting == "handoff=0" ? 0 : setting == "handoff=half" ? 1 : 2;
+    } else if (setting == "streamk=0" || setting == "streamk=1") {
+      slot = &c.stream_k;
+      value = setting.back() - '0';
     } else {
       return bad(fmt::format("unknown setting \"{}\"", setting));
     }
-    const bool signed_slot = slot == &c.persistent || slot == &c.pingpong || slot == &c.handoff;  // 0 is a value
+    const bool signed_slot = slot == &c.persistent || slot == &c.pingpong || slot == &c.handoff ||
+                             slot == &c.stream_k;  // 0 is a value
     const bool taken = signed_slot ? *slot >= 0 : *slot != 0;
     if (taken) return bad(fmt::format("\"{}\" is set twice", setting.substr(0, setting.find('='))));
     *slot = value;

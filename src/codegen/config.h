@@ -25,6 +25,7 @@ struct GemmConfig {
   int split_k = 1;                   // wgmma small: CTAs (one cluster) sharing a tile's K
   bool pingpong = false;             // wgmma: each consumer warpgroup a tile, taking turns
   int handoff = 0;                   // wgmma: a tile's columns whose epilogue the producer's idle warps run
+  bool stream_k = false;             // wgmma persistent: the last waves' k-tiles shared out evenly
   int tm = 0, tn = 0;                // simt: thread tile
   int threads = 0;
   int smem_bytes = 0;                // dynamic shared memory per block
@@ -49,11 +50,12 @@ struct GemmChoice {
   int pingpong = -1;    // wgmma, large problems but tf32x3: 0 or 1; -1 = the heuristic's
   int small_bn = 0;     // wgmma, small problems: tile columns, 32 or 64; 0 = the heuristic's
   int handoff = -1;     // wgmma, large problems but tf32x3: 0 none, 1 half a tile, 2 all; -1 = the heuristic's
+  int stream_k = -1;    // wgmma, large persistent problems: 0 or 1; -1 = the heuristic's (0)
 
   // Nothing asked: the heuristic (or a tune record) decides.
   bool is_auto() const {
     return !tmpl && cluster_m == 0 && persistent < 0 && sum_ktiles == 0 && split_k == 0 &&
-           pingpong < 0 && small_bn == 0 && handoff < 0;
+           pingpong < 0 && small_bn == 0 && handoff < 0 && stream_k < 0;
   }
   // "auto", "wgmma", "wgmma,cluster=2,persistent=0,sum=4", "mma", "simt": what
   // parse_gemm_choice reads.
@@ -66,8 +68,10 @@ struct GemmChoice {
 // CTAs of a cluster sharing a tile's K), bn=32|64 (small problems: 64x32 or 64x64 tiles) or
 // pingpong=0|1 (large problems: 128x128 tiles, one a consumer warpgroup, taking turns) or
 // handoff=0|half|full (large problems but tf32x3: the epilogue of half the tile's columns, or
-// all of them, runs in the producer warpgroup's idle warps during the next tile's products). A
-// bad_option error names what is wrong.
+// all of them, runs in the producer warpgroup's idle warps during the next tile's products) or
+// streamk=0|1 (large persistent problems, not with ping-pong or a hand-off; off by default: when
+// the SMs do not divide the tiles, the k-tiles of the last waves are shared out evenly, partial
+// tiles summed through a global workspace). A bad_option error names what is wrong.
 Expected<GemmChoice> parse_gemm_choice(std::string_view text);
 
 // The problem a config is chosen for; unknown dims are nullopt.

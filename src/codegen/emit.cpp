@@ -85,6 +85,11 @@ struct Builder {
     param.box_cols = box_cols;
     out.params.push_back(std::move(param));
   }
+  void scratch(std::string field, std::string type, std::string part, std::string note) {
+    if (!taken.insert(field).second) return;
+    fields += fmt::format("  {}* __restrict__ {};  // {}\n", type, field, note);
+    out.params.push_back(Param{std::move(field), Param::Kind::scratch, -1, true, 16, std::move(part)});
+  }
   void scalar(Param::Kind kind, std::string field, std::string dim) {
     if (!taken.insert(field).second) return;
     fields += fmt::format("  {} {};\n", kind == Param::Kind::i32 ? "int" : "long long", field);
@@ -251,6 +256,7 @@ void emit_gemm(Builder& b, const EmitOptions& options) {
     if (c.split_k > 1) b.defines += fmt::format("#define JF_SPLIT_K {}\n", c.split_k);
     if (c.pingpong) b.defines += "#define JF_PINGPONG 1\n";
     if (c.handoff) b.defines += fmt::format("#define JF_HANDOFF {}\n", c.handoff);
+    if (c.stream_k) b.defines += "#define JF_STREAM_K 1\n";
   } else {
     b.defines += fmt::format("#define JF_TM {}\n#define JF_TN {}\n", c.tm, c.tn);
   }
@@ -281,6 +287,10 @@ void emit_gemm(Builder& b, const EmitOptions& options) {
   b.scalar(Param::Kind::i32, "M", "M");
   b.scalar(Param::Kind::i32, "N", "N");
   b.scalar(Param::Kind::i32, "K", "K");
+  if (c.stream_k) {
+    b.scratch("sk_flags", "unsigned", "sk_flags", "stream-K: a counter a consumer warp of each CTA");
+    b.scratch("sk_part", "float", "sk_part", "stream-K: a partial tile a CTA");
+  }
   b.store_if_needed(gemm.output);
   b.loads();
   b.ops();
@@ -288,7 +298,7 @@ void emit_gemm(Builder& b, const EmitOptions& options) {
   b.out.config = c.describe() + (c.note.empty() ? "" : "; " + c.note);
   b.out.launch = LaunchConfig{.kind = KernelKind::gemm, .threads = c.threads, .smem_bytes = c.smem_bytes,
                               .tile_m = c.bm, .tile_n = c.bn, .cluster_m = c.cluster_m,
-                              .persistent = c.persistent, .split_k = c.split_k,
+                              .persistent = c.persistent, .split_k = c.split_k, .stream_k = c.stream_k,
                               .pdl = c.tmpl == GemmTemplate::wgmma};
   if (c.tmpl == GemmTemplate::wgmma) b.out.includes.push_back("jitfuse/kernels/hopper.cuh");
   b.out.includes.push_back("jitfuse/templates/" + c.template_file());
@@ -360,6 +370,15 @@ std::string describe_ops(const TypedGraph& g, const KernelPlan& k) {
 }
 
 }  // namespace
+
+StreamKLayout stream_k_layout(const LaunchConfig& launch, std::int64_t ctas) {
+  const auto n = static_cast<std::size_t>(std::max<std::int64_t>(ctas, 0));
+  const std::size_t warps = static_cast<std::size_t>(launch.threads / 32);  // >= the consumers'
+  StreamKLayout l;
+  l.part_offset = (n * warps * 4 + 255) / 256 * 256;
+  l.bytes = l.part_offset + n * static_cast<std::size_t>(launch.tile_m) * launch.tile_n * 4;
+  return l;
+}
 
 MathMode resolve_math(const TypedGraph& g, const Plan& plan, const Arch& arch, MathMode requested) {
   if (requested != MathMode::automatic) return requested;

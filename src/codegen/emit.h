@@ -14,7 +14,9 @@ namespace jitfuse {
 
 // One field of the kernel's parameter struct, and what the host binds to it.
 struct Param {
-  enum class Kind { pointer, i32, i64, tensor_map };
+  // scratch: a pointer into the kernel's own device scratch (stream-K), which the host owns;
+  // `dim` names the part: "sk_flags" or "sk_part".
+  enum class Kind { pointer, i32, i64, tensor_map, scratch };
   std::string field;  // member name in jf_params
   Kind kind = Kind::pointer;
   int value = -1;     // pointer: the value id whose buffer it is
@@ -37,9 +39,18 @@ struct LaunchConfig {
   int blocks_per_sm = 0;        // elementwise: grid = min(blocks needed, SMs * this), one resident wave
   bool persistent = false;      // gemm: at most one CTA an SM (whole clusters); CTAs loop over tiles
   int split_k = 1;              // gemm: CTAs a tile (a cluster), each summing a share of K
+  bool stream_k = false;        // gemm: needs stream-K scratch (stream_k_layout) for its grid
   bool pdl = false;             // launch with programmatic stream serialization: the kernel
                                 // waits (griddepcontrol.wait) before touching global memory
 };
+
+// Stream-K's scratch for a grid of at most `ctas` CTAs: the flags (a u32 a consumer warp of each
+// CTA, zero between launches) at offset 0, the partial tiles (tile_m x tile_n f32 a CTA) at
+// `part_offset`; `bytes` in all.
+struct StreamKLayout {
+  std::size_t part_offset = 0, bytes = 0;
+};
+StreamKLayout stream_k_layout(const LaunchConfig& launch, std::int64_t ctas);
 
 // A generated kernel.
 struct KernelSource {

@@ -303,6 +303,23 @@ Expected<Kernel> Engine::compile(const Graph& graph, const CompileOptions& optio
     trace.after("load", [&] {
       return fmt::format("{} on {}: {} registers/thread", art.name, device->name(), mod->registers());
     });
+    // Stream-K's flags and partial tiles, for the largest grid: allocated here, not at launch,
+    // so that the first launch may be captured into a CUDA graph.
+    cu::DeviceBuffer scratch;
+    std::size_t part_offset = 0;
+    if (const LaunchConfig& launch = built.sources[i].launch; launch.stream_k) {
+      const int cm = std::max(1, launch.cluster_m);
+      JF_ASSIGN_OR_RETURN(const int resident, mod->resident_clusters(cm, launch.threads));
+      const StreamKLayout layout = stream_k_layout(launch, std::int64_t(resident) * cm);
+      JF_ASSIGN_OR_RETURN(const cu::Api* cu, cu::api());
+      cu::ScopedContext scope(cu, device->context());
+      JF_RETURN_IF_ERROR(scope.status());
+      JF_ASSIGN_OR_RETURN(scratch, cu::DeviceBuffer::alloc(layout.bytes));
+      JF_RETURN_IF_ERROR(cu::fill_bytes(scratch.ptr(), 0, layout.part_offset));  // the flags
+      part_offset = layout.part_offset;
+    }
+    k->stream_k.push_back(std::move(scratch));
+    k->stream_k_part.push_back(part_offset);
     k->modules.push_back(std::move(mod));
   }
   k->built = std::move(built);

@@ -29,6 +29,10 @@ struct Kernel::Impl {
   std::vector<std::shared_ptr<cu::Module>> modules;  // one per kernel of the plan
   mutable std::mutex workspace_mu;
   mutable cu::DeviceBuffer workspace;  // scratch for intermediates; grows as needed
+  // Per kernel of the plan: stream-K's scratch (empty without it), allocated and zeroed at load
+  // for the largest grid the device holds, and where its partial tiles start.
+  std::vector<cu::DeviceBuffer> stream_k;
+  std::vector<std::size_t> stream_k_part;
 };
 
 struct Engine::Impl {

@@ -153,6 +153,11 @@ Status Kernel::launch_kernels(const TensorMap& tensors, Stream stream, int only)
         fits = fits && blob.add<std::uint64_t>(b.ptrs[p.value]);
         continue;
       }
+      if (p.kind == Param::Kind::scratch) {
+        const cu::DeviceBuffer& s = impl_->stream_k[i];
+        fits = fits && blob.add<std::uint64_t>(s.ptr() + (p.dim == "sk_part" ? impl_->stream_k_part[i] : 0));
+        continue;
+      }
       if (p.kind == Param::Kind::tensor_map) {
         CUtensorMap map{};
         JF_RETURN_IF_ERROR(

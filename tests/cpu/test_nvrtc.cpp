@@ -50,7 +50,7 @@ std::vector<Variant> variants(bool extended) {
     v.push_back({fmt::format("{} {} medium tiles", m.dtype, to_string(m.math)), mid, false, m.math, {{"M", 1536}}});
     // The Hopper kernel's large-problem variants (elsewhere they fall back, compiling the same).
     if (m.math == MathMode::ieee && std::string(m.dtype) == "f32") continue;
-    for (const char* gemm : {"wgmma,pingpong=1", "wgmma,handoff=half", "wgmma,handoff=full"}) {
+    for (const char* gemm : {"wgmma,pingpong=1", "wgmma,handoff=half", "wgmma,handoff=full", "wgmma,streamk=1"}) {
       v.push_back({fmt::format("{} {} {}", m.dtype, to_string(m.math), gemm), g, false, m.math, {}, gemm});
     }
   }

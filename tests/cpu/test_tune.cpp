@@ -40,10 +40,14 @@ TEST_CASE("gemm choices parse, and bad ones name the problem") {
   CHECK(parse_gemm_choice("wgmma,handoff=half")->text() == "wgmma,handoff=half");
   CHECK(parse_gemm_choice("wgmma,handoff=0")->text() == "wgmma,handoff=0");
   CHECK_FALSE(parse_gemm_choice("wgmma,handoff=0")->is_auto());
+  CHECK(parse_gemm_choice("wgmma,streamk=0,cluster=1")->text() == "wgmma,cluster=1,streamk=0");
+  CHECK(parse_gemm_choice("wgmma,streamk=1")->text() == "wgmma,streamk=1");
+  CHECK_FALSE(parse_gemm_choice("wgmma,streamk=0")->is_auto());
   for (const char* bad : {"fast", "mma,cluster=2", "wgmma,cluster=3", "auto,cluster=1", "wgmma,",
                           "wgmma,persistent=2", "wgmma,cluster=1,cluster=2", "mma,persistent=1",
                           "wgmma,pingpong=2", "wgmma,pingpong=1,pingpong=0", "wgmma,bn=48",
-                          "wgmma,handoff=1", "wgmma,handoff=half,handoff=full"}) {
+                          "wgmma,handoff=1", "wgmma,handoff=half,handoff=full", "wgmma,streamk=2",
+                          "wgmma,streamk=0,streamk=1", "mma,streamk=0"}) {
     CAPTURE(bad);
     auto c = parse_gemm_choice(bad);
     REQUIRE_FALSE(c.ok());
@@ -70,6 +74,17 @@ TEST_CASE("an explicit gemm choice reaches the generated source") {
   auto one_tile = engine.build(*graph, o);
   REQUIRE(one_tile.ok());
   CHECK(one_tile->kernels[0].source.find("clusters of 2;") != std::string::npos);
+  // Stream-K: off by default; asked for, its define and scratch pointers are in the source.
+  CHECK(heuristic->kernels[0].source.find("JF_STREAM_K") == std::string::npos);
+  CHECK(heuristic->kernels[0].source.find("sk_part") == std::string::npos);
+  o.gemm = "wgmma,streamk=1";
+  auto sk = engine.build(*graph, o);
+  REQUIRE(sk.ok());
+  CHECK(sk->kernels[0].source.find("#define JF_STREAM_K 1") != std::string::npos);
+  CHECK(sk->kernels[0].source.find("float* __restrict__ sk_part;") != std::string::npos);
+  CHECK(sk->kernels[0].source.find("unsigned* __restrict__ sk_flags;") != std::string::npos);
+  CHECK(sk->kernels[0].source.find("clusters of 2, persistent, stream-K;") != std::string::npos);
+  CHECK(sk->kernels[0].cache_key != heuristic->kernels[0].cache_key);
   o.gemm = "mma";
   auto mma = engine.build(*graph, o);
   REQUIRE(mma.ok());
@@ -250,6 +265,42 @@ TEST_CASE("the wgmma config follows the problem's size on sm_90a") {
   CHECK(ho3.handoff == 0);
   CHECK(ho3.note.find("handoff=full not applied") != std::string::npos);
   CHECK(choose_gemm_config(DType::bf16, MathMode::ieee, false, true, hopper, small, ho).bn == 256);
+  ho.handoff = 1;
+  ho.stream_k = 1;  // the hand-off's epilogue warps assume whole tiles
+  const GemmConfig ho_sk = choose_gemm_config(DType::bf16, MathMode::ieee, false, true, hopper, {2048, 8192, 8192}, ho);
+  CHECK(ho_sk.handoff == 128);
+  CHECK_FALSE(ho_sk.stream_k);
+  CHECK(ho_sk.note.find("streamk=1 not applied") != std::string::npos);
+  // Stream-K: off by default; asked for, on the persistent grid for every dtype and mode
+  // (tf32x3 included); not for a small problem or a grid of one tile a CTA, and an impossible
+  // ask says so.
+  GemmChoice sk1;
+  sk1.tmpl = GemmTemplate::wgmma;
+  sk1.stream_k = 1;
+  for (DType dt : {DType::bf16, DType::f16, DType::f32}) {
+    for (MathMode math : {MathMode::ieee, MathMode::tf32, MathMode::tf32x3}) {
+      if (dt != DType::f32 && math != MathMode::ieee) continue;
+      if (dt == DType::f32 && math == MathMode::ieee) continue;  // SIMT
+      CHECK_FALSE(choose_gemm_config(dt, math, false, true, hopper, {2048, 8192, 8192}).stream_k);
+      const GemmConfig c = choose_gemm_config(dt, math, false, true, hopper, {2048, 8192, 8192}, sk1);
+      CAPTURE(c.describe());
+      CHECK(c.persistent);
+      CHECK(c.stream_k);
+      CHECK(c.describe().find(", stream-K") != std::string::npos);
+    }
+  }
+  const GemmConfig sk_small = choose_gemm_config(DType::bf16, MathMode::ieee, false, true, hopper, small, sk1);
+  CHECK_FALSE(sk_small.stream_k);
+  CHECK(sk_small.note.find("streamk=1 not applied") != std::string::npos);
+  sk1.persistent = 0;
+  const GemmConfig sk_tiles = choose_gemm_config(DType::bf16, MathMode::ieee, false, true, hopper, {2048, 8192, 8192}, sk1);
+  CHECK_FALSE(sk_tiles.stream_k);
+  CHECK(sk_tiles.note.find("streamk=1 not applied") != std::string::npos);
+  sk1.persistent = -1;
+  sk1.pingpong = 1;
+  const GemmConfig sk_ping = choose_gemm_config(DType::bf16, MathMode::ieee, false, true, hopper, {2048, 8192, 8192}, sk1);
+  CHECK(sk_ping.pingpong);
+  CHECK_FALSE(sk_ping.stream_k);
   // Asking for pairs or persistence on a small problem gets the large config.
   GemmChoice pairs;
   pairs.tmpl = GemmTemplate::wgmma;

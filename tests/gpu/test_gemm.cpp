@@ -173,7 +173,16 @@ TEST_CASE("gpu: the wgmma template (sm_90a) at odd shapes: edges in M, N and K, 
                              {1100, 4100, 136, "wgmma,handoff=full"},
                              {1100, 4100, 136, "wgmma,handoff=half,cluster=1"},
                              {129, 257, 8, "wgmma,handoff=full,persistent=1"},
-                             {130, 300, 1000, "wgmma,handoff=half,cluster=2"}};
+                             {130, 300, 1000, "wgmma,handoff=half,cluster=2"},
+                             // Stream-K: fewer than two waves (every tile's k-tiles shared:
+                             // heads, tails and whole tiles), 3.88 waves of CTA pairs (two
+                             // whole waves first), one k-tile a tile (no split tile), a row of
+                             // tiles half below M, single CTAs.
+                             {2000, 2500, 1000, "wgmma,streamk=1"},
+                             {2000, 8000, 264, "wgmma,streamk=1"},
+                             {1100, 4100, 8, "wgmma,streamk=1"},
+                             {1100, 4100, 136, "wgmma,streamk=1"},
+                             {1100, 4100, 136, "wgmma,streamk=1,cluster=1"}};
   if (!jf_gpu::small_only()) cases.push_back({2048, 1024, 768});
   std::uint64_t seed = 900;
   for (const Mode& m : modes) {

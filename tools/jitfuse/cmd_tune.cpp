@@ -28,7 +28,7 @@ constexpr int kWarmup = 5;
 const char* const kCandidates[] = {"auto",           "wgmma,cluster=1",    "wgmma,cluster=2",
                                    "wgmma,persistent=0", "wgmma,pingpong=1", "wgmma,bn=32",
                                    "wgmma,bn=64",    "wgmma,handoff=half", "wgmma,handoff=full",
-                                   "mma",            "simt"};
+                                   "wgmma,streamk=1", "mma",             "simt"};
 
 // The template file a candidate must produce to count as itself (auto: any).
 std::string wanted_template(std::string_view gemm) {

@@ -20,9 +20,9 @@ void add_compile_flags(CLI::App* sub, CompileFlags& f) {
       ->delimiter(',');
   sub->add_flag("--no-fuse", f.no_fuse, "one kernel per node, for bisecting fusion bugs");
   sub->add_option("--gemm", f.gemm,
-                  "GEMM template: auto (default), wgmma (sm_90a; settings e.g. "
-                  "wgmma,cluster=1,persistent=0,sum=4,split=2,bn=32,pingpong=1,handoff=half), mma (sm_80+) or "
-                  "simt");
+                  "GEMM template: auto (default), wgmma (sm_90a; settings e.g. wgmma,cluster=1,"
+                  "persistent=0,sum=4,split=2,bn=32,pingpong=1,handoff=half,streamk=1), mma (sm_80+) "
+                  "or simt");
 }
 
 Expected<std::map<std::string, std::int64_t>> parse_dims(const std::vector<std::string>& items) {
