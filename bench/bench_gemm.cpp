@@ -84,9 +84,9 @@ struct LtGemm {
   std::size_t ws_size = 64 << 20;
   LtGemm(const Case& cs, DType dt, const Buffers& buf) {
     const cudaDataType_t t = dt == DType::f32 ? CUDA_R_32F : dt == DType::bf16 ? CUDA_R_16BF : CUDA_R_16F;
-    // tf32 and tf32x3 against cuBLAS's TF32 GEMM; ieee and auto (the accurate default) against
+    // tf32, tf32x3 and bf16x3 against cuBLAS's TF32 GEMM; ieee and auto (the accurate default) against
     // its SGEMM.
-    const bool tf32 = cs.math == MathMode::tf32 || cs.math == MathMode::tf32x3;
+    const bool tf32 = cs.math == MathMode::tf32 || cs.math == MathMode::tf32x3 || cs.math == MathMode::bf16x3;
     const cublasComputeType_t ct = dt == DType::f32 && tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
     CK_LT(cublasLtCreate(&h));
     CK_LT(cublasLtMatmulDescCreate(&op, ct, CUDA_R_32F));
@@ -159,6 +159,7 @@ int main(int argc, char** argv) {
   const Case cases[] = {
       {"f32", MathMode::ieee, 2048, 8192, 8192, false},   {"bf16", MathMode::ieee, 2048, 8192, 8192, false},
       {"f16", MathMode::ieee, 2048, 8192, 8192, false},   {"f32", MathMode::tf32x3, 2048, 8192, 8192, false},
+      {"f32", MathMode::bf16x3, 2048, 8192, 8192, false},
       {"f32", MathMode::tf32, 2048, 8192, 8192, false},   {"bf16", MathMode::ieee, 4096, 4096, 4096, false},
       {"bf16", MathMode::ieee, 1024, 8192, 8192, false},  {"f32", MathMode::ieee, 128, 1024, 512, true},
       {"bf16", MathMode::ieee, 128, 1024, 512, true},   {"f32", MathMode::automatic, 128, 1024, 512, true},

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The GPU machine's PyTorch-bridge run: builds python/jitfuse_torch's extension there (its g++
 # and PyTorch, with load_inline) against a carried libjitfuse.a, runs
-# tests/python/test_torch_bridge.py, then examples/pytorch/model_new.py for f32 (math ieee and
-# tf32x3) and bf16. From the repository root:
+# tests/python/test_torch_bridge.py, then examples/pytorch/model_new.py for f32 (math ieee, tf32x3 and
+# bf16x3) and bf16. From the repository root:
 #   scripts/device_pytorch.sh BUILD_OR_PREFIX OUT_DIR
 # BUILD_OR_PREFIX: .devcarry (made here by scripts/pack_device.sh: lib/libjitfuse.a,
 # lib/libfmt.so.9, bin/ninja), a build directory, or an install prefix (it has include/jitfuse/).
@@ -104,13 +104,16 @@ if [ "${status[build]}" = 0 ]; then
   nocompile=""; [ "$(left)" -lt 150 ] && nocompile="--no-compile"
   limited 160 f32_tf32x3 python3 examples/pytorch/model_new.py --dtype f32 --math tf32x3 $nocompile \
     --out "$out/model_new_f32_tf32x3.json"
+  step "examples/pytorch/model_new.py: f32, math bf16x3"
+  limited 160 f32_bf16x3 python3 examples/pytorch/model_new.py --dtype f32 --math bf16x3 --no-compile \
+    --out "$out/model_new_f32_bf16x3.json"
 else
   echo "skipping the tests and the example: the extension did not build"
 fi
 
 step "summary"
 rc=0
-for name in build test f32_ieee bf16 f32_tf32x3; do
+for name in build test f32_ieee bf16 f32_tf32x3 f32_bf16x3; do
   echo "$name: exit ${status[$name]:-not run}"
   [ "${status[$name]:-x}" = 0 ] || rc=1
 done

@@ -19,8 +19,17 @@
 //                  (B as loaded is its big half: the tensor cores truncate). JF_SUM_KTILES
 //                  (default 1): k-tiles the tensor cores sum before each rounded f32 add. Needs
 //                  JF_BK = 32.
+//   JF_MMA_BF16X3  f32 inputs, x = hi + lo with both halves bf16 (rounded to nearest: 16 of x's 24
+//                  bits), and three bf16 products: C = lo_a hi_b + hi_a lo_b + hi_a hi_b, the
+//                  small ones first, as one bf16 GEMM over 3K k-tiles. The kernel first splits A
+//                  and B into the halves, in global memory (p.x3_a, p.x3_b: rows of Kp = K
+//                  rounded up to 8 bf16, hi then lo), every CTA a share, then waits for all of
+//                  them (a grid barrier: the grid must be resident, hence persistent); tma_a /
+//                  tma_b then describe the hi halves and tma_a_lo / tma_b_lo the lo ones (bf16,
+//                  box JF_BK x rows). jf_elem_t is float (the output); the stages hold bf16.
 //
-// Constraints (static_asserted below), with E = sizeof(jf_elem_t):
+// Constraints (static_asserted below), with E = sizeof(jf_elem_t) (bf16x3: 2 here, the stages'
+// bf16, though jf_elem_t, the output, is float):
 //   JF_BK * E == 128 or 64 (a tile row is one 128- or 64-byte swizzle row), JF_BN in
 //   {32, 64, 128, 256}, JF_BM % (64 * JF_CONSUMERS) == 0 (ping-pong: JF_BM % 64 == 0),
 //   JF_THREADS == 128 * (JF_CONSUMERS + 1),
@@ -83,14 +92,22 @@
 #if defined(__CUDA_ARCH__) && (__CUDA_ARCH__ != 900 || !defined(__CUDA_ARCH_FEAT_SM90_ALL))
 #error "gemm_wgmma.cu needs sm_90a (wgmma, setmaxnreg); use gemm_mma.cu elsewhere"
 #endif
-#if (defined(JF_MMA_F16) + defined(JF_MMA_BF16) + defined(JF_MMA_TF32) + defined(JF_MMA_TF32X3)) != 1
-#error "gemm_wgmma.cu: define exactly one of JF_MMA_F16, JF_MMA_BF16, JF_MMA_TF32, JF_MMA_TF32X3"
+#if (defined(JF_MMA_F16) + defined(JF_MMA_BF16) + defined(JF_MMA_TF32) + defined(JF_MMA_TF32X3) + \
+     defined(JF_MMA_BF16X3)) != 1
+#error "gemm_wgmma.cu: define exactly one of JF_MMA_F16, JF_MMA_BF16, JF_MMA_TF32, JF_MMA_TF32X3, JF_MMA_BF16X3"
 #endif
 
 namespace jf_wg {
 
-constexpr int E = sizeof(jf_elem_t);
-constexpr int KSTEP = 32 / E;                  // k per wgmma: 32 bytes of each row
+constexpr int E = sizeof(jf_elem_t);            // bytes of an output element
+#if defined(JF_MMA_BF16X3)
+constexpr bool kX3 = true;
+constexpr int EO = 2;                          // bytes of an operand element in the stages
+#else
+constexpr bool kX3 = false;
+constexpr int EO = E;
+#endif
+constexpr int KSTEP = 32 / EO;                 // k per wgmma: 32 bytes of each row
 constexpr int KSTEPS = JF_BK / KSTEP;          // wgmma k-steps per k-tile
 #if !defined(JF_PINGPONG)
 #define JF_PINGPONG 0
@@ -99,7 +116,7 @@ constexpr bool kPingPong = JF_PINGPONG;       // each consumer warpgroup a tile 
 constexpr int WG_M = kPingPong ? JF_BM : JF_BM / JF_CONSUMERS;  // rows per consumer warpgroup
 constexpr int MI = WG_M / 64;                  // m64 wgmma per consumer per k-step
 constexpr int ACC = JF_BN / 2;                 // accumulators per thread per m64 tile
-constexpr int ROW = JF_BK * E;                 // bytes of a tile row: the swizzle width
+constexpr int ROW = JF_BK * EO;                // bytes of a tile row: the swizzle width
 constexpr int A_STAGE = JF_BM * ROW;
 constexpr int B_STAGE = JF_BN * ROW;
 constexpr int LOADED = A_STAGE + B_STAGE;      // bytes TMA writes per stage
@@ -135,10 +152,12 @@ static_assert(kSumKtiles >= 1, "gemm_wgmma: JF_SUM_KTILES must be at least 1");
 
 #if defined(JF_MMA_F16) || defined(JF_MMA_BF16)
 static_assert(E == 2, "gemm_wgmma: JF_MMA_F16/BF16 need a 2-byte jf_elem_t");
+#elif defined(JF_MMA_BF16X3)
+static_assert(E == 4, "gemm_wgmma: JF_MMA_BF16X3 needs jf_elem_t = float");
 #else
 static_assert(E == 4, "gemm_wgmma: JF_MMA_TF32/TF32X3 need jf_elem_t = float");
 #endif
-static_assert(ROW == 128 || ROW == 64, "gemm_wgmma: JF_BK * sizeof(jf_elem_t) must be 128 or 64");
+static_assert(ROW == 128 || ROW == 64, "gemm_wgmma: JF_BK * the operand's size must be 128 or 64");
 static_assert(!kSplit || ROW == 128, "gemm_wgmma: JF_MMA_TF32X3 needs JF_BK = 32 (A's fragments assume the 128-byte swizzle)");
 static_assert(JF_BN == 32 || JF_BN == 64 || JF_BN == 128 || JF_BN == 256, "gemm_wgmma: JF_BN must be 32, 64, 128 or 256");
 static_assert(JF_BM % (64 * JF_CONSUMERS) == 0 || kPingPong, "gemm_wgmma: JF_BM must be a multiple of 64 * JF_CONSUMERS");
@@ -160,6 +179,8 @@ static_assert(SPLIT_K == 1 || (JF_CLUSTER_M == 1 && JF_CONSUMERS == 1 && JF_BM =
 constexpr bool kStreamK = JF_STREAM_K;
 static_assert(!kStreamK || (!kPingPong && !kHandoff && SPLIT_K == 1),
               "gemm_wgmma: JF_STREAM_K excludes ping-pong, hand-off and split K");
+static_assert(!kX3 || (!kStreamK && !kPingPong && !kHandoff && SPLIT_K == 1),
+              "gemm_wgmma: JF_MMA_BF16X3 excludes stream-K, ping-pong, hand-off and split K");
 // Split K's partial sums: [64][RED_LD] f32 in the stages' memory (padded rows: fewer conflicts).
 constexpr int RED_LD = JF_BN + 4;
 static_assert(SPLIT_K == 1 || 64 * RED_LD * 4 <= JF_STAGES * STAGE, "gemm_wgmma: split K's sums must fit the stages");
@@ -195,7 +216,7 @@ __device__ __forceinline__ unsigned long long desc(unsigned addr) {
 __device__ __forceinline__ void mma(float (&d)[ACC], unsigned a, unsigned b, int scale_d) {
 #if defined(JF_MMA_F16)
   jf_wgmma_f16(d, desc(a), desc(b), scale_d);
-#elif defined(JF_MMA_BF16)
+#elif defined(JF_MMA_BF16) || defined(JF_MMA_BF16X3)
   jf_wgmma_bf16(d, desc(a), desc(b), scale_d);
 #else
   jf_wgmma_tf32(d, desc(a), desc(b), scale_d);
@@ -623,6 +644,85 @@ __device__ __forceinline__ void sk_add(const jf_params& p, float (&acc)[MI][ACC]
 }
 #endif
 
+#if defined(JF_MMA_BF16X3)
+// bf16x3: the halves' rows are K rounded up to 8 bf16 (16 bytes, as TMA needs), zero-padded.
+__device__ __forceinline__ int x3_kp(int K) { return (K + 7) & ~7; }
+
+// bf16x3: two f32 to their bf16 halves, rounded to nearest: hi = bf16(x), lo = bf16(x - hi),
+// packed low element first.
+__device__ __forceinline__ void x3_halves(float x0, float x1, unsigned& hi, unsigned& lo) {
+  asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(hi) : "f"(x1), "f"(x0));
+  const float r0 = x0 - __uint_as_float(hi << 16), r1 = x1 - __uint_as_float(hi & 0xffff0000u);
+  asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(lo) : "f"(r1), "f"(r0));
+}
+
+// bf16x3: warp `warp` of `warps` (over the grid) splits its rows of the f32 [rows, K] matrix at
+// src (rows 16-byte aligned: K % 4 == 0) into hi ([rows, Kp] bf16 at dst) and lo (the next rows x
+// Kp): a row at a time, lanes on consecutive groups of 4 elements (coalesced), 4 groups a lane in
+// flight; the padding columns get zeros.
+__device__ __forceinline__ void x3_split(const float* __restrict__ src, unsigned short* __restrict__ dst,
+                                         int rows, int K, int warp, int warps, int l) {
+  const int kp = x3_kp(K), groups = kp / 4;
+  unsigned short* const lo_base = dst + static_cast<long long>(rows) * kp;
+  constexpr int U = 4;
+  for (int r = warp; r < rows; r += warps) {
+    const float* const in = src + static_cast<long long>(r) * K;
+    const long long out = static_cast<long long>(r) * kp;
+    for (int g0 = l; g0 < groups; g0 += 32 * U) {
+      float4 v[U];
+#pragma unroll
+      for (int u = 0; u < U; ++u) {
+        const int k = 4 * (g0 + 32 * u);
+        v[u] = make_float4(0.f, 0.f, 0.f, 0.f);
+        if (k < K) {
+          asm volatile("ld.global.nc.v4.f32 {%0, %1, %2, %3}, [%4];\n"
+                       : "=f"(v[u].x), "=f"(v[u].y), "=f"(v[u].z), "=f"(v[u].w) : "l"(in + k));
+        }
+      }
+#pragma unroll
+      for (int u = 0; u < U; ++u) {
+        const int g = g0 + 32 * u;
+        if (g >= groups) continue;
+        unsigned h0, l0, h1, l1;
+        x3_halves(v[u].x, v[u].y, h0, l0);
+        x3_halves(v[u].z, v[u].w, h1, l1);
+        asm volatile("st.global.v2.b32 [%0], {%1, %2};\n" ::"l"(dst + out + 4 * g), "r"(h0), "r"(h1) : "memory");
+        asm volatile("st.global.v2.b32 [%0], {%1, %2};\n" ::"l"(lo_base + out + 4 * g), "r"(l0), "r"(l1) : "memory");
+      }
+    }
+  }
+}
+
+// bf16x3: every CTA of the grid waits here until all have arrived (their halves written).
+// sync[0] counts arrivals, sync[1] is the generation: the last to arrive resets the count and
+// bumps the generation, which the others wait for; both start at 0 (the host zeroes them) and
+// come back to a count of 0, so any grid size may follow. The grid must be resident (the
+// persistent grid is at most the CTAs the GPU holds at once). The halves are read by TMA (the
+// async proxy): proxy fences on both sides.
+__device__ __forceinline__ void x3_grid_barrier(unsigned* sync) {
+  asm volatile("fence.proxy.async.global;\n" ::: "memory");
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    unsigned gen, old;
+    asm volatile("ld.relaxed.gpu.global.u32 %0, [%1];\n" : "=r"(gen) : "l"(sync + 1) : "memory");
+    asm volatile("atom.acq_rel.gpu.global.add.u32 %0, [%1], 1;\n" : "=r"(old) : "l"(sync) : "memory");
+    if (old == gridDim.x - 1) {
+      asm volatile("st.relaxed.gpu.global.u32 [%0], 0;\n" ::"l"(sync) : "memory");
+      asm volatile("st.release.gpu.global.u32 [%0], %1;\n" ::"l"(sync + 1), "r"(gen + 1) : "memory");
+    } else {
+      for (;;) {
+        unsigned now;
+        asm volatile("ld.acquire.gpu.global.u32 %0, [%1];\n" : "=r"(now) : "l"(sync + 1) : "memory");
+        if (now != gen) break;
+        __nanosleep(256);
+      }
+    }
+  }
+  __syncthreads();
+  asm volatile("fence.proxy.async.global;\n" ::: "memory");
+}
+#endif
+
 // Split K: a consumer thread's partial sums (one m64 tile) to [64][RED_LD] f32 at `red`, the
 // stages' memory (free: every TMA write has landed and none is pending).
 __device__ __forceinline__ void partial_sums_to_smem(const float (&acc)[ACC], unsigned red, int w, int l) {
@@ -713,7 +813,8 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
     n0 = tn * JF_BN;
   };
   // This CTA's k-tiles: all, or (split K) its share; its work, a piece at a time.
-  const int kt_all = (K + JF_BK - 1) / JF_BK;
+  const int kt_pass = (K + JF_BK - 1) / JF_BK;  // k-tiles of one pass over K
+  const int kt_all = (kX3 ? 3 : 1) * kt_pass;  // bf16x3: three passes, lo_a hi_b, hi_a lo_b, hi_a hi_b
   const int kpart = SPLIT_K > 1 ? int(jf_cluster_ctarank()) : 0;
   // Without stream-K the schedule folds to constants where the dims are baked in (a k-tile count
   // known to the compiler). With it, it lives in shared memory, read where needed: in registers,
@@ -739,6 +840,10 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
     jf_mbar_init_fence();
     jf_tma_prefetch(&p.tma_a);
     jf_tma_prefetch(&p.tma_b);
+#if defined(JF_MMA_BF16X3)
+    jf_tma_prefetch(&p.tma_a_lo);
+    jf_tma_prefetch(&p.tma_b_lo);
+#endif
   }
 #if JF_CLUSTER_M > 1
   jf_cluster_sync();  // the peer's barriers exist before any multicast or remote arrive
@@ -750,6 +855,14 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
   // kernel is done. The next kernel's CTAs may then take the SMs this grid leaves free.
   jf_grid_dependency_wait();
   jf_grid_launch_dependents();
+#if defined(JF_MMA_BF16X3)
+  {  // A and B into their bf16 halves, every warp of the grid a share; then all of them done.
+    const int warps = gridDim.x * (JF_THREADS / 32), warp = blockIdx.x * (JF_THREADS / 32) + threadIdx.x / 32;
+    x3_split(p.a, p.x3_a, M, K, warp, warps, threadIdx.x % 32);
+    x3_split(p.b, p.x3_b, N, K, warp, warps, threadIdx.x % 32);
+    x3_grid_barrier(p.x3_sync);
+  }
+#endif
 
   // Every role counts k-tiles over all of this CTA's tiles: k-tile `it` (0, 1, ...) lives in
   // stage it % JF_STAGES, in that stage's use number it / JF_STAGES (the barrier phase).
@@ -768,13 +881,21 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
           if (it >= JF_STAGES) jf_mbar_wait(empty(s), ((it / JF_STAGES) - 1) & 1);
           jf_mbar_arrive_expect_tx(full(s), LOADED);
           const unsigned a = tiles + s * STAGE;
-          const int k0 = kt * JF_BK;
-          jf_tma_load_2d(a, &p.tma_a, k0, m0, full(s));
+          int k0 = kt * JF_BK;
+          const jf_tensor_map* map_a = &p.tma_a;
+          const jf_tensor_map* map_b = &p.tma_b;
+#if defined(JF_MMA_BF16X3)
+          const int pass = kt / kt_pass;  // lo_a hi_b, hi_a lo_b, hi_a hi_b
+          k0 = (kt - pass * kt_pass) * JF_BK;
+          if (pass == 0) map_a = &p.tma_a_lo;
+          if (pass == 1) map_b = &p.tma_b_lo;
+#endif
+          jf_tma_load_2d(a, map_a, k0, m0, full(s));
 #if JF_CLUSTER_M > 1
-          jf_tma_load_2d_multicast(a + A_STAGE + rank * B_PART * ROW, &p.tma_b, k0,
+          jf_tma_load_2d_multicast(a + A_STAGE + rank * B_PART * ROW, map_b, k0,
                                    n0 + rank * B_PART, full(s), (1u << JF_CLUSTER_M) - 1);
 #else
-          jf_tma_load_2d(a + A_STAGE, &p.tma_b, k0, n0, full(s));
+          jf_tma_load_2d(a + A_STAGE, map_b, k0, n0, full(s));
 #endif
         }
       }

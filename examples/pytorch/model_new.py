@@ -207,8 +207,9 @@ def run_case(args, dtype_name):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--dtype", choices=["f32", "bf16", "both"], default="both")
-    ap.add_argument("--math", choices=["ieee", "tf32x3"], default="ieee",
-                    help="how jitfuse's f32 GEMM multiplies (ieee: FFMA; tf32x3: tensor cores)")
+    ap.add_argument("--math", choices=["ieee", "tf32x3", "bf16x3"], default="ieee",
+                    help="how jitfuse's f32 GEMM multiplies (ieee: FFMA; tf32x3, bf16x3: tensor "
+                         "cores, three products)")
     ap.add_argument("--batch", type=int, default=2048)
     ap.add_argument("--in-features", type=int, default=8192)
     ap.add_argument("--out-features", type=int, default=8192)

@@ -30,10 +30,14 @@ enum class MathMode {
   ieee,       // plain f32 FFMA: as accurate as a classic SGEMM
   tf32,       // tensor cores on tf32-rounded inputs: fast, about 1e-3 relative error
   tf32x3,     // three tf32 products per step (big*big + big*small + small*big): near ieee accuracy
-  automatic,  // "auto", the default: tf32x3 where the Hopper (sm_90a wgmma) kernel runs it, which
-              // is faster than ieee at the same 1e-4 accuracy; ieee everywhere else
+  bf16x3,     // x = hi + lo in bf16 (16 of f32's 24 bits) and three bf16 products (twice tf32's
+              // rate): within 1e-4 of float64 (about 1e-5 relative), on the sm_90a wgmma
+              // kernel only (elsewhere tf32x3); needs device scratch of 2 (M + N) K bf16
+  automatic,  // "auto", the default: where the Hopper (sm_90a wgmma) kernel runs the GEMMs,
+              // bf16x3 for large problems whose dims are baked in, tf32x3 for the others (both
+              // faster than ieee and within 1e-4 of float64); ieee everywhere else
 };
-// "ieee", "tf32", "tf32x3" or "auto".
+// "ieee", "tf32", "tf32x3", "bf16x3" or "auto".
 std::string_view to_string(MathMode mode);
 // The mode named by `name`, or nullopt.
 std::optional<MathMode> parse_math_mode(std::string_view name);
@@ -123,17 +127,21 @@ class Kernel {
  public:
   // Binds the tensors by name (every graph input and output), checks their shapes, dtypes,
   // alignment and overlap, and enqueues the kernels on `stream` (capturable into a CUDA graph
-  // when the plan needs no workspace). Returns without waiting for the GPU. The kernel's scratch
-  // (an unfused plan's intermediates, a stream-K GEMM's partial tiles) is its own: launches of
-  // one Kernel on streams that may run concurrently must be ordered (an event), or each stream
-  // given its own Kernel (compile again: the module is shared, not the scratch).
+  // once the scratch it needs exists: when the plan has intermediates or a bf16x3 GEMM, launch
+  // those shapes once before capturing). Returns without waiting for the GPU. The kernel's
+  // scratch (an unfused plan's intermediates, bf16x3's halves of A and B, a stream-K GEMM's
+  // partial tiles) is its own: launches of one Kernel on streams that may run concurrently must
+  // be ordered (an event), or each stream given its own Kernel (compile again: the module is
+  // shared, not the scratch).
   Status launch(const TensorMap& tensors, Stream stream = nullptr) const;
   // Launches only kernel `index` of the plan (build().kernels[index]), with the same checks, to
   // time it alone. A later kernel reads the scratch results of earlier ones: launch() first.
   Status launch_one(std::size_t index, const TensorMap& tensors, Stream stream = nullptr) const;
   // The build this kernel was loaded from.
   const Build& build() const;
-  // Device bytes of scratch a launch with these tensors needs (0 when fully fused).
+  // Device bytes of scratch a launch with these tensors needs, allocated on the first launch
+  // that needs more: an unfused plan's intermediates and math bf16x3's halves of A and B (0 for
+  // a fused plan without bf16x3; stream-K's fixed scratch is allocated when compiling).
   Expected<std::size_t> workspace_bytes(const TensorMap& tensors) const;
 
   struct Impl;

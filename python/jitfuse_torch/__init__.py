@@ -264,8 +264,9 @@ def compile(graph, dims=None, math=None, arch=None):  # noqa: A001 (as torch.com
     graph: a dict, JSON text, or the path of a .json file (docs/graph-format.md).
     dims:  {"M": 2048, ...}: symbols to bake in now; the rest are bound from each call's inputs
            (and baked into a kernel compiled per distinct set of values).
-    math:  "auto" (default: tf32x3 where the sm_90a wgmma kernel runs it, else ieee), "ieee",
-           "tf32x3" or "tf32": how f32 GEMMs multiply.
+    math:  "auto" (default: bf16x3, or tf32x3 for small problems, where the sm_90a wgmma kernel
+           runs them, else ieee), "ieee",
+           "tf32x3", "bf16x3" or "tf32": how f32 GEMMs multiply.
     arch:  e.g. "sm_90a"; default: the GPU the inputs are on.
 
     Inputs are positional, in the order the graph's "inputs" object lists them (fn.input_names).

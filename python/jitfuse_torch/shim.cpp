@@ -300,7 +300,7 @@ std::unique_ptr<Function> compile(const std::string& text, const std::string& so
   options.arch = arch;
   auto mode = jitfuse::parse_math_mode(math);
   if (!mode)
-    throw py::value_error("math must be \"auto\", \"ieee\", \"tf32\" or \"tf32x3\", got \"" + math + "\"");
+    throw py::value_error("math must be \"auto\", \"ieee\", \"tf32\", \"tf32x3\" or \"bf16x3\", got \"" + math + "\"");
   options.math = *mode;
   auto sig = jitfuse::signature(*graph, dims);
   if (!sig) raise(sig.error());

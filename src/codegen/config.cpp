@@ -4,6 +4,7 @@
 
 #include <array>
 #include <string_view>
+#include <vector>
 
 namespace jitfuse {
 namespace {
@@ -227,6 +228,32 @@ GemmConfig simt_config(const GemmShape& shape) {
   return c;
 }
 
+// f32 math bf16x3 on sm_90a: the large config with bf16 stages (128x256x64, 4 stages of 48 KB,
+// CTA pairs unless asked otherwise), always persistent: the kernel's grid barrier (after it splits
+// A and B into bf16 halves) needs every CTA resident. Settings that do not go with it are left
+// out, with a note.
+GemmConfig x3_config(const GemmShape& shape, const GemmChoice& choice) {
+  GemmChoice ch;
+  ch.tmpl = GemmTemplate::wgmma;
+  ch.cluster_m = choice.cluster_m;
+  ch.persistent = 1;
+  std::vector<std::string> dropped;
+  if (choice.persistent == 0) dropped.push_back("persistent=0");
+  if (choice.pingpong == 1) dropped.push_back("pingpong=1");
+  if (choice.handoff > 0) dropped.push_back(choice.handoff == 1 ? "handoff=half" : "handoff=full");
+  if (choice.stream_k == 1) dropped.push_back("streamk=1");
+  if (choice.split_k > 1) dropped.push_back(fmt::format("split={}", choice.split_k));
+  if (choice.small_bn) dropped.push_back(fmt::format("bn={}", choice.small_bn));
+  if (choice.sum_ktiles) dropped.push_back(fmt::format("sum={}", choice.sum_ktiles));
+  GemmConfig c = wgmma_config(2, MathMode::ieee, shape, ch);
+  c.mma_macro = "JF_MMA_BF16X3";
+  c.x3 = true;
+  c.note = "f32 split into hi + lo bf16 by the kernel first (in device scratch; a grid barrier), then "
+           "three bf16 products as one GEMM over 3K; " + c.note;
+  for (const std::string& d : dropped) c.note += fmt::format("; {} not applied: not with math bf16x3", d);
+  return c;
+}
+
 }  // namespace
 
 std::string GemmConfig::describe() const {
@@ -236,13 +263,13 @@ std::string GemmConfig::describe() const {
   }
   if (tmpl == GemmTemplate::wgmma) {
     return fmt::format("gemm_wgmma.cu ({}) {}x{}x{} tiles, {} consumer warpgroups, {} stages, {} "
-                       "threads, {} B smem, clusters of {}{}{}{}{}{}{}", mma_macro, bm, bn, bk, consumers,
+                       "threads, {} B smem, clusters of {}{}{}{}{}{}{}{}", mma_macro, bm, bn, bk, consumers,
                        stages, threads, smem_bytes, cluster_m, persistent ? ", persistent" : "",
                        sum_ktiles ? fmt::format(", tile sums of {} k-tiles", sum_ktiles) : "",
                        split_k > 1 ? fmt::format(", split K {}", split_k) : "",
                        pingpong ? ", ping-pong" : "",
                        handoff ? fmt::format(", epilogue hand-off of {} columns", handoff) : "",
-                       stream_k ? ", stream-K" : "");
+                       stream_k ? ", stream-K" : "", x3 ? ", bf16 halves split first" : "");
   }
   return fmt::format("gemm_mma.cu ({}) {}x{}x{} tiles, {}x{} per warp, {} stages, {} threads, "
                      "{} B smem", mma_macro, bm, bn, bk, wm, wn, stages, threads, smem_bytes);
@@ -266,6 +293,16 @@ GemmConfig choose_gemm_config(DType dtype, MathMode math, bool kn, bool aligned,
   else if (kn) no_wgmma = "wgmma (TMA) here needs B as [N,K]";
   else if (!aligned) no_wgmma = "TMA needs 16-byte-aligned rows of A and B";
   else if (dtype == DType::f32 && math == MathMode::ieee) no_wgmma = "f32 math ieee runs on FFMA";
+  // bf16x3 runs on the wgmma kernel only; elsewhere tf32x3, which is as accurate or more.
+  std::string x3_note;
+  if (dtype == DType::f32 && math == MathMode::bf16x3) {
+    if (no_wgmma.empty() && prefer.value_or(GemmTemplate::wgmma) == GemmTemplate::wgmma) {
+      return x3_config(shape, choice);
+    }
+    x3_note = fmt::format("; math bf16x3 needs the sm_90a wgmma kernel ({}): tf32x3 instead",
+                          no_wgmma.empty() ? "mma was asked for" : no_wgmma);
+    math = MathMode::tf32x3;
+  }
   const bool tensor_cores = arch.sm >= 80 && !(dtype == DType::f32 && math == MathMode::ieee);
 
   GemmConfig c;
@@ -300,8 +337,11 @@ GemmConfig choose_gemm_config(DType dtype, MathMode math, bool kn, bool aligned,
                          prefer == GemmTemplate::wgmma ? "wgmma" : "mma", why_not,
                          c.note.empty() ? "" : "; " + c.note);
   }
+  c.note += x3_note;
   return c;
 }
+
+bool wgmma_small_problem(const GemmShape& shape) { return wgmma_small(shape); }
 
 bool wgmma_tf32x3_applies(bool kn, bool aligned, const Arch& arch, const GemmShape& shape) {
   return arch.sm == 90 && arch.specific && !kn && aligned &&

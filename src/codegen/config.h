@@ -26,6 +26,7 @@ struct GemmConfig {
   bool pingpong = false;             // wgmma: each consumer warpgroup a tile, taking turns
   int handoff = 0;                   // wgmma: a tile's columns whose epilogue the producer's idle warps run
   bool stream_k = false;             // wgmma persistent: the last waves' k-tiles shared out evenly
+  bool x3 = false;                   // wgmma, f32 bf16x3: the kernel splits A and B into bf16 halves first
   int tm = 0, tn = 0;                // simt: thread tile
   int threads = 0;
   int smem_bytes = 0;                // dynamic shared memory per block
@@ -89,6 +90,9 @@ struct GemmShape {
 // Whether the heuristic gives an f32 tf32x3 GEMM of this shape the wgmma template: what math
 // "auto" means tf32x3 for (elsewhere it means ieee).
 bool wgmma_tf32x3_applies(bool kn, bool aligned, const Arch& arch, const GemmShape& shape);
+// Whether the problem takes the wgmma kernel's small config (at most 128 tiles of 64x64; dims
+// known): there "auto" means tf32x3, on larger ones bf16x3.
+bool wgmma_small_problem(const GemmShape& shape);
 
 // `choice` overrides the heuristic where the problem allows that template.
 GemmConfig choose_gemm_config(DType dtype, MathMode math, bool kn, bool aligned, const Arch& arch,

@@ -77,10 +77,11 @@ struct Builder {
                           note);
     out.params.push_back(Param{std::move(field), Param::Kind::pointer, value, writes, align, {}});
   }
-  void tensor_map(std::string field, int value, int box_rows, int box_cols, std::string note) {
+  void tensor_map(std::string field, int value, int box_rows, int box_cols, std::string note,
+                  std::string x3_part = {}) {
     if (!taken.insert(field).second) return;
     fields += fmt::format("  jf_tensor_map {};  // {}\n", field, note);
-    Param param{std::move(field), Param::Kind::tensor_map, value, false, 16, {}};
+    Param param{std::move(field), Param::Kind::tensor_map, value, false, 16, std::move(x3_part)};
     param.box_rows = box_rows;
     param.box_cols = box_cols;
     out.params.push_back(std::move(param));
@@ -264,7 +265,16 @@ void emit_gemm(Builder& b, const EmitOptions& options) {
                            c.smem_bytes);
   b.defines += dim_macro("JF_M", M, "M") + dim_macro("JF_N", N, "N") + dim_macro("JF_K", K, "K");
 
-  if (c.tmpl == GemmTemplate::wgmma) {  // first: the struct's 64-byte-aligned members
+  if (c.tmpl == GemmTemplate::wgmma && c.x3) {  // the bf16 halves in the kernel's scratch
+    b.tensor_map("tma_a", gemm.inputs[0], c.bm, c.bk,
+                 fmt::format("A = {}'s hi half (bf16), box {}x{}", a.name, c.bm, c.bk), "x3:a_hi");
+    b.tensor_map("tma_b", gemm.inputs[1], c.bn / c.cluster_m, c.bk,
+                 fmt::format("B = {}'s hi half (bf16), box {}x{}", bv.name, c.bn / c.cluster_m, c.bk), "x3:b_hi");
+    b.tensor_map("tma_a_lo", gemm.inputs[0], c.bm, c.bk,
+                 fmt::format("A's lo half, box {}x{}", c.bm, c.bk), "x3:a_lo");
+    b.tensor_map("tma_b_lo", gemm.inputs[1], c.bn / c.cluster_m, c.bk,
+                 fmt::format("B's lo half, box {}x{}", c.bn / c.cluster_m, c.bk), "x3:b_lo");
+  } else if (c.tmpl == GemmTemplate::wgmma) {  // first: the struct's 64-byte-aligned members
     b.tensor_map("tma_a", gemm.inputs[0], c.bm, c.bk,
                  fmt::format("A = {}, box {}x{}", a.name, c.bm, c.bk));
     b.tensor_map("tma_b", gemm.inputs[1], c.bn / c.cluster_m, c.bk,
@@ -291,6 +301,11 @@ void emit_gemm(Builder& b, const EmitOptions& options) {
     b.scratch("sk_flags", "unsigned", "sk_flags", "stream-K: a counter a consumer warp of each CTA");
     b.scratch("sk_part", "float", "sk_part", "stream-K: a partial tile a CTA");
   }
+  if (c.x3) {
+    b.scratch("x3_sync", "unsigned", "x3_sync", "bf16x3: the grid barrier's count and generation");
+    b.scratch("x3_a", "unsigned short", "x3_a", "bf16x3: A's halves, hi then lo, [M, Kp] bf16 each");
+    b.scratch("x3_b", "unsigned short", "x3_b", "bf16x3: B's halves, hi then lo, [N, Kp] bf16 each");
+  }
   b.store_if_needed(gemm.output);
   b.loads();
   b.ops();
@@ -299,6 +314,7 @@ void emit_gemm(Builder& b, const EmitOptions& options) {
   b.out.launch = LaunchConfig{.kind = KernelKind::gemm, .threads = c.threads, .smem_bytes = c.smem_bytes,
                               .tile_m = c.bm, .tile_n = c.bn, .cluster_m = c.cluster_m,
                               .persistent = c.persistent, .split_k = c.split_k, .stream_k = c.stream_k,
+                              .x3 = c.x3,
                               .pdl = c.tmpl == GemmTemplate::wgmma};
   if (c.tmpl == GemmTemplate::wgmma) b.out.includes.push_back("jitfuse/kernels/hopper.cuh");
   b.out.includes.push_back("jitfuse/templates/" + c.template_file());
@@ -371,6 +387,16 @@ std::string describe_ops(const TypedGraph& g, const KernelPlan& k) {
 
 }  // namespace
 
+X3Layout x3_layout(std::int64_t m, std::int64_t n, std::int64_t k) {
+  X3Layout l;
+  l.kp = (k + 7) / 8 * 8;
+  auto up = [](std::size_t x) { return (x + 255) / 256 * 256; };
+  l.a_offset = 256;
+  l.b_offset = up(l.a_offset + 2 * std::size_t(m) * std::size_t(l.kp) * 2);
+  l.bytes = up(l.b_offset + 2 * std::size_t(n) * std::size_t(l.kp) * 2);
+  return l;
+}
+
 StreamKLayout stream_k_layout(const LaunchConfig& launch, std::int64_t ctas) {
   const auto n = static_cast<std::size_t>(std::max<std::int64_t>(ctas, 0));
   const std::size_t warps = static_cast<std::size_t>(launch.threads / 32);  // >= the consumers'
@@ -383,14 +409,20 @@ StreamKLayout stream_k_layout(const LaunchConfig& launch, std::int64_t ctas) {
 MathMode resolve_math(const TypedGraph& g, const Plan& plan, const Arch& arch, MathMode requested) {
   if (requested != MathMode::automatic) return requested;
   if (g.dtype != DType::f32) return MathMode::ieee;
-  bool any = false;
+  bool any = false, small = false;
   for (const KernelPlan& k : plan.kernels) {
     if (k.kind != KernelKind::gemm) continue;
     const GemmProblem p = gemm_problem(g, g.nodes[k.gemm]);
     if (!wgmma_tf32x3_applies(p.kn, p.vec_a && p.vec_b, arch, p.shape)) return MathMode::ieee;
     any = true;
+    const bool known = p.shape.m && p.shape.n && p.shape.k;
+    small = small || !known || wgmma_small_problem(p.shape);
   }
-  return any ? MathMode::tf32x3 : MathMode::ieee;
+  // bf16x3 where every GEMM is known (dims baked in) to be large: its split and grid barrier cost
+  // a few microseconds that a small, latency-bound problem would feel, and its scratch grows
+  // with M; tf32x3 otherwise.
+  if (!any) return MathMode::ieee;
+  return small ? MathMode::tf32x3 : MathMode::bf16x3;
 }
 
 Expected<KernelSource> emit_source(const TypedGraph& g, const Plan& plan, int kernel,

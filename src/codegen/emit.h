@@ -14,8 +14,8 @@ namespace jitfuse {
 
 // One field of the kernel's parameter struct, and what the host binds to it.
 struct Param {
-  // scratch: a pointer into the kernel's own device scratch (stream-K), which the host owns;
-  // `dim` names the part: "sk_flags" or "sk_part".
+  // scratch: a pointer into the kernel's own device scratch, which the host owns; `dim` names
+  // the part: "sk_flags" or "sk_part" (stream-K), "x3_sync", "x3_a" or "x3_b" (bf16x3).
   enum class Kind { pointer, i32, i64, tensor_map, scratch };
   std::string field;  // member name in jf_params
   Kind kind = Kind::pointer;
@@ -24,7 +24,9 @@ struct Param {
   int align = 0;      // pointer: alignment in bytes the kernel relies on (16 for vector loads)
   std::string dim;    // i32/i64: "M", "N", "K" (gemm), "numel" (elementwise) or "sym:<symbol>"
   // tensor_map: a TMA descriptor (CUtensorMap) of the 2-D row-major tensor `value`, with a box of
-  // box_rows x box_cols elements, swizzled by its row bytes (128 or 64), zero-filled outside.
+  // box_rows x box_cols elements, swizzled by its row bytes (128 or 64), zero-filled outside. With
+  // `dim` "x3:a_hi", "x3:a_lo", "x3:b_hi" or "x3:b_lo": of that bf16 half of `value` in the
+  // kernel's bf16x3 scratch instead (x3_layout), rows of K rounded up to 8.
   int box_rows = 0, box_cols = 0;
 };
 
@@ -40,6 +42,7 @@ struct LaunchConfig {
   bool persistent = false;      // gemm: at most one CTA an SM (whole clusters); CTAs loop over tiles
   int split_k = 1;              // gemm: CTAs a tile (a cluster), each summing a share of K
   bool stream_k = false;        // gemm: needs stream-K scratch (stream_k_layout) for its grid
+  bool x3 = false;              // gemm: needs bf16x3 scratch (x3_layout) for its M, N, K
   bool pdl = false;             // launch with programmatic stream serialization: the kernel
                                 // waits (griddepcontrol.wait) before touching global memory
 };
@@ -51,6 +54,15 @@ struct StreamKLayout {
   std::size_t part_offset = 0, bytes = 0;
 };
 StreamKLayout stream_k_layout(const LaunchConfig& launch, std::int64_t ctas);
+
+// bf16x3's scratch for an M x K by N x K problem: the grid barrier's two counters (zero between
+// launches) at 0, A's halves (hi then lo, [M, Kp] bf16 each, Kp = K rounded up to 8) at a_offset,
+// B's at b_offset; `bytes` in all.
+struct X3Layout {
+  std::int64_t kp = 0;
+  std::size_t a_offset = 0, b_offset = 0, bytes = 0;
+};
+X3Layout x3_layout(std::int64_t m, std::int64_t n, std::int64_t k);
 
 // A generated kernel.
 struct KernelSource {
@@ -69,8 +81,10 @@ struct EmitOptions {
   GemmChoice gemm;  // overrides the GEMM config heuristic where possible
 };
 
-// What math mode "auto" means for this plan on `arch`: tf32x3 when the graph is f32 and every
-// GEMM kernel would run it on the wgmma template, else ieee. Other modes come back unchanged.
+// What math mode "auto" means for this plan on `arch`: when the graph is f32 and every GEMM
+// kernel would run tf32x3 on the wgmma template, bf16x3 (faster, within the same 1e-4) if every
+// GEMM's dims are known and too large for the small config, else tf32x3; ieee otherwise. Other
+// modes come back unchanged.
 MathMode resolve_math(const TypedGraph& g, const Plan& plan, const Arch& arch, MathMode requested);
 
 // Generates kernel `kernel` of `plan`.

@@ -174,6 +174,7 @@ std::string_view to_string(MathMode mode) {
     case MathMode::ieee: return "ieee";
     case MathMode::tf32: return "tf32";
     case MathMode::tf32x3: return "tf32x3";
+    case MathMode::bf16x3: return "bf16x3";
     case MathMode::automatic: return "auto";
   }
   return "?";
@@ -183,6 +184,7 @@ std::optional<MathMode> parse_math_mode(std::string_view name) {
   if (name == "ieee") return MathMode::ieee;
   if (name == "tf32") return MathMode::tf32;
   if (name == "tf32x3") return MathMode::tf32x3;
+  if (name == "bf16x3") return MathMode::bf16x3;
   if (name == "auto") return MathMode::automatic;
   return std::nullopt;
 }
@@ -320,6 +322,7 @@ Expected<Kernel> Engine::compile(const Graph& graph, const CompileOptions& optio
     }
     k->stream_k.push_back(std::move(scratch));
     k->stream_k_part.push_back(part_offset);
+    k->x3.emplace_back();
     k->modules.push_back(std::move(mod));
   }
   k->built = std::move(built);

@@ -33,6 +33,9 @@ struct Kernel::Impl {
   // for the largest grid the device holds, and where its partial tiles start.
   std::vector<cu::DeviceBuffer> stream_k;
   std::vector<std::size_t> stream_k_part;
+  // Per kernel of the plan: bf16x3's scratch (empty without it), grown at launch as the shapes
+  // need (under workspace_mu); its barrier counters are zeroed when it is allocated.
+  mutable std::vector<cu::DeviceBuffer> x3;
 };
 
 struct Engine::Impl {

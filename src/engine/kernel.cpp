@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <string_view>
 
 #include "engine/bind.h"
 #include "engine/engine_impl.h"
@@ -77,6 +78,25 @@ Status encode_tensor_map(const cu::Api* cu, const Param& p, DType dtype, std::ui
   return {};
 }
 
+// Makes `buf` hold at least `bytes` (the old contents are not kept); `grown` says whether it
+// was reallocated. Not during stream capture: `what` then names the scratch in the error.
+Status grow_scratch(const cu::Api* cu, cu::DeviceBuffer& buf, std::size_t bytes, CUstream stream,
+                    std::string_view what, bool& grown) {
+  grown = false;
+  if (buf.size() >= bytes) return {};
+  CUstreamCaptureStatus capturing = CU_STREAM_CAPTURE_STATUS_NONE;
+  JF_CU(cuStreamIsCapturing(stream, &capturing));
+  if (capturing != CU_STREAM_CAPTURE_STATUS_NONE) {
+    return make_error(ErrorCode::bad_launch,
+                      fmt::format("{} needs {} bytes of scratch memory, which cannot be allocated "
+                                  "during stream capture; launch once before capturing", what, bytes));
+  }
+  buf = cu::DeviceBuffer();  // the old one first: the two need not fit together
+  JF_ASSIGN_OR_RETURN(buf, cu::DeviceBuffer::alloc(bytes));
+  grown = true;
+  return {};
+}
+
 Expected<std::int64_t> dim_value(const Built& k, const KernelPlan& plan, const Binding& b,
                                  const std::string& dim) {
   if (dim == "numel") return numel(b.shapes[plan.space]);
@@ -99,8 +119,18 @@ Kernel::Kernel(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
 const Build& Kernel::build() const { return impl_->built.build; }
 
 Expected<std::size_t> Kernel::workspace_bytes(const TensorMap& tensors) const {
-  JF_ASSIGN_OR_RETURN(Binding b, bind_tensors(impl_->built.graph, impl_->built.sources, tensors));
-  return workspace_layout(impl_->built, b).second;
+  const Built& k = impl_->built;
+  JF_ASSIGN_OR_RETURN(Binding b, bind_tensors(k.graph, k.sources, tensors));
+  std::size_t total = workspace_layout(k, b).second;
+  for (std::size_t i = 0; i < k.sources.size(); ++i) {
+    if (!k.sources[i].launch.x3) continue;
+    const KernelPlan& plan = k.plan.kernels[i];
+    JF_ASSIGN_OR_RETURN(const std::int64_t m, dim_value(k, plan, b, "M"));
+    JF_ASSIGN_OR_RETURN(const std::int64_t n, dim_value(k, plan, b, "N"));
+    JF_ASSIGN_OR_RETURN(const std::int64_t kk, dim_value(k, plan, b, "K"));
+    total += x3_layout(m, n, kk).bytes;
+  }
+  return total;
 }
 
 Status Kernel::launch(const TensorMap& tensors, Stream stream) const {
@@ -126,17 +156,8 @@ Status Kernel::launch_kernels(const TensorMap& tensors, Stream stream, int only)
   if (!k.plan.intermediates.empty()) {
     const auto [offsets, total] = workspace_layout(k, b);
     ws_lock = std::unique_lock(impl_->workspace_mu);
-    if (impl_->workspace.size() < total) {
-      CUstreamCaptureStatus capturing = CU_STREAM_CAPTURE_STATUS_NONE;
-      JF_CU(cuStreamIsCapturing(stream, &capturing));
-      if (capturing != CU_STREAM_CAPTURE_STATUS_NONE) {
-        return make_error(ErrorCode::bad_launch,
-                          fmt::format("this unfused plan needs {} bytes of scratch memory, which "
-                                      "cannot be allocated during stream capture; launch once "
-                                      "before capturing", total));
-      }
-      JF_ASSIGN_OR_RETURN(impl_->workspace, cu::DeviceBuffer::alloc(total));
-    }
+    bool grown = false;
+    JF_RETURN_IF_ERROR(grow_scratch(cu, impl_->workspace, total, stream, "this unfused plan", grown));
     for (int v : k.plan.intermediates) b.ptrs[v] = impl_->workspace.ptr() + offsets[v];
   }
 
@@ -148,14 +169,43 @@ Status Kernel::launch_kernels(const TensorMap& tensors, Stream stream, int only)
     ParamBlob blob;
     std::int64_t m = 0, n = 0, count = 0;
     bool fits = true;
+    // bf16x3: the kernel's scratch for A's and B's bf16 halves, grown to this launch's shapes.
+    X3Layout x3;
+    if (src.launch.x3) {
+      JF_ASSIGN_OR_RETURN(const std::int64_t xm, dim_value(k, plan, b, "M"));
+      JF_ASSIGN_OR_RETURN(const std::int64_t xn, dim_value(k, plan, b, "N"));
+      JF_ASSIGN_OR_RETURN(const std::int64_t xk, dim_value(k, plan, b, "K"));
+      x3 = x3_layout(xm, xn, xk);
+      if (!ws_lock.owns_lock()) ws_lock = std::unique_lock(impl_->workspace_mu);
+      cu::DeviceBuffer& buf = impl_->x3[i];
+      bool grown = false;
+      JF_RETURN_IF_ERROR(grow_scratch(cu, buf, x3.bytes, stream, "math bf16x3 at these shapes", grown));
+      if (grown) JF_RETURN_IF_ERROR(cu::fill_bytes(buf.ptr(), 0, 256));  // the barrier's counters
+    }
     for (const Param& p : src.params) {
       if (p.kind == Param::Kind::pointer) {
         fits = fits && blob.add<std::uint64_t>(b.ptrs[p.value]);
         continue;
       }
       if (p.kind == Param::Kind::scratch) {
-        const cu::DeviceBuffer& s = impl_->stream_k[i];
-        fits = fits && blob.add<std::uint64_t>(s.ptr() + (p.dim == "sk_part" ? impl_->stream_k_part[i] : 0));
+        CUdeviceptr at = 0;
+        if (p.dim.starts_with("x3_")) {
+          at = impl_->x3[i].ptr() + (p.dim == "x3_a" ? x3.a_offset : p.dim == "x3_b" ? x3.b_offset : 0);
+        } else {
+          at = impl_->stream_k[i].ptr() + (p.dim == "sk_part" ? impl_->stream_k_part[i] : 0);
+        }
+        fits = fits && blob.add<std::uint64_t>(at);
+        continue;
+      }
+      if (p.kind == Param::Kind::tensor_map && p.dim.starts_with("x3:")) {
+        // A bf16 half in the scratch: [rows, Kp], hi first, then lo.
+        const bool is_a = p.dim.starts_with("x3:a"), lo = p.dim.ends_with("_lo");
+        const std::int64_t rows = b.shapes[p.value][0];
+        const CUdeviceptr base = impl_->x3[i].ptr() + (is_a ? x3.a_offset : x3.b_offset) +
+                                 (lo ? std::size_t(rows) * std::size_t(x3.kp) * 2 : 0);
+        CUtensorMap map{};
+        JF_RETURN_IF_ERROR(encode_tensor_map(cu, p, DType::bf16, base, {rows, x3.kp}, map));
+        fits = fits && blob.add(map);
         continue;
       }
       if (p.kind == Param::Kind::tensor_map) {

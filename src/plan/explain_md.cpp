@@ -20,9 +20,13 @@ std::string math_meaning(DType dtype, MathMode math) {
     case MathMode::tf32x3:
       return "tf32x3: each f32 split into big + small tf32 and three products (big*big, big*small, "
              "small*big); within 1e-4 of float64, near ieee accuracy";
+    case MathMode::bf16x3:
+      return "bf16x3: each f32 split into hi + lo bf16 and three bf16 products (lo*hi, hi*lo, hi*hi) "
+             "at twice tf32's rate; within 1e-4 of float64 (about 1e-5 relative)";
     case MathMode::automatic:
-      return "auto: tf32x3 where the sm_90a wgmma kernel runs it (faster than ieee at the same 1e-4 "
-             "accuracy), ieee elsewhere; name an arch to see which";
+      return "auto: bf16x3 (large problems) or tf32x3 (small ones) where the sm_90a wgmma kernel "
+             "runs them (faster than ieee at the same 1e-4 accuracy), ieee elsewhere; name an arch "
+             "to see which";
   }
   return "";
 }

@@ -22,6 +22,7 @@ double gemm_rate(const DevicePeaks& p, DType dtype, MathMode math) {
     case MathMode::ieee: return p.fp32_tflops;
     case MathMode::tf32: return p.tf32_tflops;
     case MathMode::tf32x3: return p.tf32_tflops / 3;  // three products per step
+    case MathMode::bf16x3: return p.bf16_tflops / 3;
     case MathMode::automatic: break;  // resolved before planning reports; ieee's rate is the floor
   }
   return p.fp32_tflops;

@@ -108,7 +108,7 @@ TEST_CASE("cli: explain prints the plan as text and JSON") {
   Result md = cli("explain " + example() + " --arch sm_90a --dims M=2048 --format md", tmp.path);
   CHECK(md.code == 0);
   CHECK(md.out.find("# Plan for `linear_scale_hardtanh_gelu`") != std::string::npos);
-  CHECK(md.out.find("compute-bound, at least 1667.1 us") != std::string::npos);  // auto: tf32x3
+  CHECK(md.out.find("compute-bound, at least 1031.5 us") != std::string::npos);  // auto: bf16x3
   CHECK(md.out.find("## What fusion saves") != std::string::npos);
   // The committed document is what the command prints today.
   CHECK(md.out == jf_test::read_file(jf_test::source_dir() / "docs/examples/linear_scale_hardtanh_gelu.md"));

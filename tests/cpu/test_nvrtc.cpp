@@ -31,7 +31,7 @@ std::vector<Variant> variants(bool extended) {
   std::vector<Variant> v;
   struct Mode { const char* dtype; MathMode math; };
   const Mode modes[] = {{"f32", MathMode::ieee}, {"f32", MathMode::tf32}, {"f32", MathMode::tf32x3},
-                        {"f16", MathMode::ieee}, {"bf16", MathMode::ieee}};
+                        {"f32", MathMode::bf16x3}, {"f16", MathMode::ieee}, {"bf16", MathMode::ieee}};
   for (const Mode& m : modes) {
     jf_test::GemmGraph g;
     g.dtype = m.dtype;

@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "codegen/config.h"
+#include "codegen/emit.h"
 #include "engine/tune.h"
 #include "support.h"
 
@@ -142,7 +143,7 @@ TEST_CASE("a tune record changes later compiles of exactly its problem, and noth
   CHECK(loaded.error().file == saved->string());
 }
 
-TEST_CASE("math auto: tf32x3 where the wgmma kernel runs it, ieee elsewhere") {
+TEST_CASE("math auto: bf16x3 (large) or tf32x3 (small) where the wgmma kernel runs them, ieee elsewhere") {
   Engine engine(EngineOptions{std::nullopt, false, 0});
   auto graph = parse_graph(jf_test::read_file(jf_test::source_dir() / "examples/linear_scale_hardtanh_gelu.json"));
   REQUIRE(graph.ok());
@@ -150,9 +151,15 @@ TEST_CASE("math auto: tf32x3 where the wgmma kernel runs it, ieee elsewhere") {
   REQUIRE(o.math == MathMode::automatic);  // the default
   auto big = engine.build(*graph, o);
   REQUIRE(big.ok());
-  CHECK(big->math == MathMode::tf32x3);
-  CHECK(big->kernels[0].source.find("gemm_wgmma.cu (JF_MMA_TF32X3)") != std::string::npos);
-  CHECK(big->kernels[0].source.find("math tf32x3") != std::string::npos);
+  CHECK(big->math == MathMode::bf16x3);
+  CHECK(big->kernels[0].source.find("gemm_wgmma.cu (JF_MMA_BF16X3)") != std::string::npos);
+  CHECK(big->kernels[0].source.find("math bf16x3") != std::string::npos);
+  // M left symbolic: it may be small at run time, and bf16x3's scratch grows with it: tf32x3.
+  CompileOptions open = o;
+  open.dims.clear();
+  auto symbolic = engine.build(*graph, open);
+  REQUIRE(symbolic.ok());
+  CHECK(symbolic->math == MathMode::tf32x3);
 
   // M = 128: too few 128x128 tiles for the large wgmma config, too many 64x64 ones (256) for the
   // small one.
@@ -296,6 +303,49 @@ TEST_CASE("the wgmma config follows the problem's size on sm_90a") {
   const GemmConfig sk_tiles = choose_gemm_config(DType::bf16, MathMode::ieee, false, true, hopper, {2048, 8192, 8192}, sk1);
   CHECK_FALSE(sk_tiles.stream_k);
   CHECK(sk_tiles.note.find("streamk=1 not applied") != std::string::npos);
+  // Math bf16x3: the large config with bf16 stages, always persistent (the kernel's grid
+  // barrier), any shape; settings that do not go with it are left out with a note; elsewhere
+  // (no sm_90a, mma asked for) tf32x3, said so.
+  for (const GemmShape& shape : {GemmShape{2048, 8192, 8192}, small, GemmShape{77, 8, 64}}) {
+    const GemmConfig x3 = choose_gemm_config(DType::f32, MathMode::bf16x3, false, true, hopper, shape);
+    CAPTURE(x3.describe());
+    CHECK(x3.x3);
+    CHECK(x3.mma_macro == "JF_MMA_BF16X3");
+    CHECK(x3.bm == 128);
+    CHECK(x3.bn == 256);
+    CHECK(x3.bk == 64);
+    CHECK(x3.persistent);
+    CHECK(x3.smem_bytes == 4 * 384 * 128 + 2 * 8192 + 2048);
+    CHECK(x3.describe().find("bf16 halves split first") != std::string::npos);
+  }
+  GemmChoice x3_ask;
+  x3_ask.tmpl = GemmTemplate::wgmma;
+  x3_ask.persistent = 0;
+  x3_ask.stream_k = 1;
+  x3_ask.pingpong = 1;
+  const GemmConfig x3_asked = choose_gemm_config(DType::f32, MathMode::bf16x3, false, true, hopper, {2048, 8192, 8192}, x3_ask);
+  CHECK(x3_asked.x3);
+  CHECK(x3_asked.persistent);
+  CHECK_FALSE(x3_asked.stream_k);
+  CHECK_FALSE(x3_asked.pingpong);
+  CHECK(x3_asked.note.find("persistent=0 not applied: not with math bf16x3") != std::string::npos);
+  CHECK(x3_asked.note.find("streamk=1 not applied") != std::string::npos);
+  const GemmConfig x3_ampere = choose_gemm_config(DType::f32, MathMode::bf16x3, false, true, *parse_arch("sm_80"), {2048, 8192, 8192});
+  CHECK_FALSE(x3_ampere.x3);
+  CHECK(x3_ampere.mma_macro == "JF_MMA_TF32X3");
+  CHECK(x3_ampere.note.find("math bf16x3 needs the sm_90a wgmma kernel (wgmma needs sm_90a, not sm_80): tf32x3 instead") != std::string::npos);
+  GemmChoice x3_mma;
+  x3_mma.tmpl = GemmTemplate::mma;
+  const GemmConfig x3_m = choose_gemm_config(DType::f32, MathMode::bf16x3, false, true, hopper, {2048, 8192, 8192}, x3_mma);
+  CHECK(x3_m.tmpl == GemmTemplate::mma);
+  CHECK(x3_m.mma_macro == "JF_MMA_TF32X3");
+  CHECK(x3_m.note.find("(mma was asked for): tf32x3 instead") != std::string::npos);
+  // Its scratch: rows of K rounded up to 8 bf16, hi then lo, regions 256-byte aligned.
+  const X3Layout xl = x3_layout(100, 30, 37);
+  CHECK(xl.kp == 40);
+  CHECK(xl.a_offset == 256);
+  CHECK(xl.b_offset == 256 + (2 * 100 * 40 * 2 + 255) / 256 * 256);
+  CHECK(xl.bytes == xl.b_offset + (2 * 30 * 40 * 2 + 255) / 256 * 256);
   sk1.persistent = -1;
   sk1.pingpong = 1;
   const GemmConfig sk_ping = choose_gemm_config(DType::bf16, MathMode::ieee, false, true, hopper, {2048, 8192, 8192}, sk1);

@@ -159,6 +159,7 @@ struct Tolerance {
 inline Tolerance tolerance(const std::string& dtype, MathMode math) {
   if (dtype != "f32") return {1e-2, 1e-2, 1e-2};
   if (math == MathMode::tf32) return {5e-2, 5e-2, 1e-3};
+  if (math == MathMode::bf16x3) return {1e-4, 1e-4, 5e-5};  // 16 of f32's 24 bits: ~1e-5
   return {1e-4, 1e-4, 1e-5};
 }
 

@@ -134,7 +134,7 @@ TEST_CASE("gpu: fixed N and K (16-byte vector loads), runtime and baked-in M") {
 TEST_CASE("gpu: the wgmma template (sm_90a) at odd shapes: edges in M, N and K, every dtype and mode") {
   JF_REQUIRE_GPU();
   const Mode modes[] = {{"f16", MathMode::ieee}, {"bf16", MathMode::ieee}, {"f32", MathMode::tf32},
-                        {"f32", MathMode::tf32x3}};
+                        {"f32", MathMode::tf32x3}, {"f32", MathMode::bf16x3}};
   struct Case {
     std::int64_t m, n, k;
     const char* gemm = "wgmma";

@@ -137,7 +137,7 @@ int run(const GlobalFlags& global, const Flags& f) {
     for (const std::string& arch : archs) {
       for (const std::string& math : manifest->math) {
         const auto mode = parse_math_mode(math);
-        if (!mode) return report(make_error(ErrorCode::bad_option, fmt::format("math \"{}\" must be auto, ieee, tf32 or tf32x3", math)));
+        if (!mode) return report(make_error(ErrorCode::bad_option, fmt::format("math \"{}\" must be auto, ieee, tf32, tf32x3 or bf16x3", math)));
         // Math modes shape only f32 GEMMs; other graphs would compile the same kernel again.
         const bool f32 = !g.inputs.empty() && g.inputs.front().dtype == DType::f32;
         if (!f32 && *mode != MathMode::ieee && *mode != MathMode::automatic) continue;

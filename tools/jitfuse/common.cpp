@@ -14,8 +14,8 @@ void add_compile_flags(CLI::App* sub, CompileFlags& f) {
   sub->add_option("--arch", f.arch,
                   "target, e.g. sm_90a or sm_80 (default: the current GPU's; see `jitfuse archs`)");
   sub->add_option("--math", f.math,
-                  "f32 GEMM arithmetic: auto (default: tf32x3 where the sm_90a wgmma kernel runs "
-                  "it, else ieee), ieee, tf32, tf32x3");
+                  "f32 GEMM arithmetic: auto (default: bf16x3, or tf32x3 for small problems, where "
+                  "the sm_90a wgmma kernel runs them, else ieee), ieee, tf32, tf32x3, bf16x3");
   sub->add_option("--dims", f.dims, "bind symbolic dims and bake them in, e.g. --dims M=2048")
       ->delimiter(',');
   sub->add_flag("--no-fuse", f.no_fuse, "one kernel per node, for bisecting fusion bugs");
@@ -48,7 +48,7 @@ Expected<CompileOptions> compile_options(const CompileFlags& f) {
   const auto math = parse_math_mode(f.math);
   if (!math) {
     return make_error(ErrorCode::bad_option,
-                      fmt::format("--math must be auto, ieee, tf32 or tf32x3; got \"{}\"", f.math));
+                      fmt::format("--math must be auto, ieee, tf32, tf32x3 or bf16x3; got \"{}\"", f.math));
   }
   o.math = *math;
   JF_ASSIGN_OR_RETURN(o.dims, parse_dims(f.dims));
