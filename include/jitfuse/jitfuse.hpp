@@ -32,7 +32,8 @@ enum class MathMode {
   tf32x3,     // three tf32 products per step (big*big + big*small + small*big): near ieee accuracy
   bf16x3,     // x = hi + lo in bf16 (16 of f32's 24 bits) and three bf16 products (twice tf32's
               // rate): within 1e-4 of float64 (about 1e-5 relative), on the sm_90a wgmma
-              // kernel only (elsewhere tf32x3); needs device scratch of 2 (M + N) K bf16
+              // kernel only (elsewhere tf32x3); each compiled Kernel holds device scratch of
+              // 2 (M + N) K bf16 from its first launch
   automatic,  // "auto", the default: where the Hopper (sm_90a wgmma) kernel runs the GEMMs,
               // bf16x3 for large problems whose dims are baked in, tf32x3 for the others (both
               // faster than ieee and within 1e-4 of float64); ieee everywhere else
