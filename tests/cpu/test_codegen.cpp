@@ -29,6 +29,7 @@ const GoldenCase kCases[] = {
     {"all_ops_elementwise", "sm_80", MathMode::ieee, {}},
     {"dag_broadcast_epilogue", "sm_90a", MathMode::ieee, {}},
     {"elementwise_broadcast", "sm_86", MathMode::ieee, {}},
+    {"example_f32_bf16x3", "sm_90a", MathMode::bf16x3, {{"M", 2048}}},  // last: tests index the ones above
 };
 
 // Every kernel's source for one case, separated by a marker line.
