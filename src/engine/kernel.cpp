@@ -112,6 +112,14 @@ Expected<std::int64_t> dim_value(const Built& k, const KernelPlan& plan, const B
   return v;
 }
 
+// bf16x3's scratch layout for kernel `plan` at the bound shapes.
+Expected<X3Layout> x3_layout_of(const Built& k, const KernelPlan& plan, const Binding& b) {
+  JF_ASSIGN_OR_RETURN(const std::int64_t m, dim_value(k, plan, b, "M"));
+  JF_ASSIGN_OR_RETURN(const std::int64_t n, dim_value(k, plan, b, "N"));
+  JF_ASSIGN_OR_RETURN(const std::int64_t kk, dim_value(k, plan, b, "K"));
+  return x3_layout(m, n, kk);
+}
+
 }  // namespace
 
 Kernel::Kernel(std::shared_ptr<const Impl> impl) : impl_(std::move(impl)) {}
@@ -124,11 +132,8 @@ Expected<std::size_t> Kernel::workspace_bytes(const TensorMap& tensors) const {
   std::size_t total = workspace_layout(k, b).second;
   for (std::size_t i = 0; i < k.sources.size(); ++i) {
     if (!k.sources[i].launch.x3) continue;
-    const KernelPlan& plan = k.plan.kernels[i];
-    JF_ASSIGN_OR_RETURN(const std::int64_t m, dim_value(k, plan, b, "M"));
-    JF_ASSIGN_OR_RETURN(const std::int64_t n, dim_value(k, plan, b, "N"));
-    JF_ASSIGN_OR_RETURN(const std::int64_t kk, dim_value(k, plan, b, "K"));
-    total += x3_layout(m, n, kk).bytes;
+    JF_ASSIGN_OR_RETURN(const X3Layout x3, x3_layout_of(k, k.plan.kernels[i], b));
+    total += x3.bytes;
   }
   return total;
 }
@@ -172,10 +177,7 @@ Status Kernel::launch_kernels(const TensorMap& tensors, Stream stream, int only)
     // bf16x3: the kernel's scratch for A's and B's bf16 halves, grown to this launch's shapes.
     X3Layout x3;
     if (src.launch.x3) {
-      JF_ASSIGN_OR_RETURN(const std::int64_t xm, dim_value(k, plan, b, "M"));
-      JF_ASSIGN_OR_RETURN(const std::int64_t xn, dim_value(k, plan, b, "N"));
-      JF_ASSIGN_OR_RETURN(const std::int64_t xk, dim_value(k, plan, b, "K"));
-      x3 = x3_layout(xm, xn, xk);
+      JF_ASSIGN_OR_RETURN(x3, x3_layout_of(k, plan, b));
       if (!ws_lock.owns_lock()) ws_lock = std::unique_lock(impl_->workspace_mu);
       cu::DeviceBuffer& buf = impl_->x3[i];
       bool grown = false;
