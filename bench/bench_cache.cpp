@@ -18,6 +18,7 @@
 
 #include "cuda/device.h"
 #include "jitfuse/jitfuse.hpp"
+#include "machine_info.h"
 
 namespace {
 
@@ -127,6 +128,8 @@ int main(int argc, char** argv) {
   std::printf("launch: Kernel::launch %.2f us, bare cuLaunchKernel %.2f us: %.2f us above bare\n",
               median(ours), median(bare), median(ours) - median(bare));
   doc["card"] = dev->name();
+  doc["gpu"] = jf_bench::gpu_state("");  // NVML's device 0: the GPU machines have one GPU
+  doc["driver"] = doc["gpu"]["driver"];
   if (!out_path.empty()) std::ofstream(out_path) << doc.dump(2) << "\n";
   std::filesystem::remove_all(dir);
   return 0;

@@ -23,6 +23,7 @@
 #include "cuda/device.h"
 #include "cuda/timing.h"
 #include "jitfuse/jitfuse.hpp"
+#include "machine_info.h"
 
 namespace {
 
@@ -164,6 +165,8 @@ int main(int argc, char** argv) {
   const cu::Api* cu = OR_DIE(cu::api());
   int driver = 0;
   cu->cuDriverGetVersion(&driver);
+  // NVML's device 0: the GPU machines this runs on have one GPU (bench/machine_info.h).
+  const nlohmann::json gpu_before = jf_bench::gpu_state("");
   auto stream = OR_DIE(cu::Stream::create());
   // x gets 16 spare bytes for the misaligned case; y and out are 256 MB each.
   auto x_buf = OR_DIE(cu::DeviceBuffer::alloc(kTensorBytes + 16));
@@ -237,7 +240,9 @@ int main(int argc, char** argv) {
     char date[32];
     std::strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
     nlohmann::ordered_json doc = {{"date", date}, {"card", dev->name()}, {"sms", dev->sm_count()},
-                                  {"cuda_driver", driver}, {"tensor_bytes", kTensorBytes},
+                                  {"driver", gpu_before["driver"]}, {"cuda_driver", driver},
+                                  {"gpu_before", gpu_before}, {"gpu_after", jf_bench::gpu_state("")},
+                                  {"tensor_bytes", kTensorBytes},
                                   {"warmup", kWarmup}, {"timing", "per launch, CUDA events around "
                                   "batches of back-to-back launches of >= 1 ms; median/min/max over batches"},
                                   {"copy", to_json(copy_fig, copy_fig.gbps())},

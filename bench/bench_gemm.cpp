@@ -5,7 +5,9 @@
 // times the graph's GEMM + bias alone (what the epilogue chain costs is the difference).
 // Large shapes: median of CUDA-event timings after warm-up. Small shapes: a CUDA graph of 50
 // back-to-back launches, time divided by 50. Inputs are random; outputs are not checked here
-// (the GPU tests do that).
+// (the GPU tests do that). The JSON also records the driver, and the GPU's clocks, temperature
+// and power before the first case, right after each timing (the SM clock under load) and at the
+// end (bench/machine_info.h).
 #include <cublasLt.h>
 #include <cuda_runtime.h>
 #include <fmt/format.h>
@@ -20,6 +22,7 @@
 #include "common/half.h"
 #include "cuda/timing.h"
 #include "jitfuse/jitfuse.hpp"
+#include "machine_info.h"
 
 namespace {
 
@@ -156,6 +159,10 @@ int main(int argc, char** argv) {
   CK_RT(cudaGetDeviceProperties(&prop, 0));
   int driver = 0;
   CK_RT(cudaDriverGetVersion(&driver));
+  char pci[32] = {};
+  CK_RT(cudaDeviceGetPCIBusId(pci, sizeof pci, 0));
+  const nlohmann::json gpu_before = jf_bench::gpu_state(pci);
+  auto sm_mhz = [&] { return jf_bench::gpu_state(pci)["sm_mhz"]; };
   const Case cases[] = {
       {"f32", MathMode::ieee, 2048, 8192, 8192, false},   {"bf16", MathMode::ieee, 2048, 8192, 8192, false},
       {"f16", MathMode::ieee, 2048, 8192, 8192, false},   {"f32", MathMode::tf32x3, 2048, 8192, 8192, false},
@@ -194,8 +201,10 @@ int main(int argc, char** argv) {
     CK_RT(cudaStreamCreate(&s));
     const int reps = quick ? 5 : (cs.graph ? 50 : 30);
     const auto jf = time_it([&] { return kernel->launch(t, s); }, s, cs.graph, reps);
+    const nlohmann::json jf_mhz = sm_mhz();
     LtGemm lt(cs, dt, buf);
     const auto cb = time_it([&] { return lt.run(buf, s); }, s, cs.graph, reps);
+    const nlohmann::json cb_mhz = sm_mhz();
     CK_RT(cudaStreamDestroy(s));
     const double flops = 2.0 * cs.m * cs.n * cs.k;
     std::printf("%-6s %-7s %-16s %12.1f %12.1f %9.1f %8.2fx\n", cs.dtype,
@@ -209,7 +218,8 @@ int main(int argc, char** argv) {
                        {"kernel", kernel->build().kernels[0].name},
                        {"config", kernel->build().kernels[0].config},
                        {"jitfuse", timing_json(jf, flops)},
-                       {"cublaslt_gemm_bias", timing_json(cb, flops)}});
+                       {"cublaslt_gemm_bias", timing_json(cb, flops)},
+                       {"sm_mhz_after_jitfuse", jf_mhz}, {"sm_mhz_after_cublaslt", cb_mhz}});
   }
   const std::time_t now = std::time(nullptr);
   char date[32];
@@ -218,7 +228,9 @@ int main(int argc, char** argv) {
   cublas_version = int(cublasLtGetVersion());
   nlohmann::json doc = {{"tool", "jitfuse_bench"}, {"jitfuse", std::string(jitfuse::version())},
                         {"date", date}, {"card", prop.name}, {"sms", prop.multiProcessorCount},
-                        {"cuda_driver", driver}, {"cublaslt", cublas_version}, {"results", results}};
+                        {"driver", gpu_before["driver"]}, {"cuda_driver", driver},
+                        {"cublaslt", cublas_version}, {"gpu_before", gpu_before},
+                        {"gpu_after", jf_bench::gpu_state(pci)}, {"results", results}};
   if (!out_path.empty()) std::ofstream(out_path) << doc.dump(2) << "\n";
   return 0;
 }

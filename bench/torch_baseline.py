@@ -3,7 +3,8 @@
 
 Times, on the same shapes as bench/bench_gemm.cpp: F.linear alone (cuBLAS GEMM+bias), the
 eager four-kernel chain, and optionally torch.compile. Large shapes: median of CUDA-event
-timings; small shapes: a CUDA graph of 50 launches, divided by 50. Writes JSON.
+timings; small shapes: a CUDA graph of 50 launches, divided by 50. Writes JSON, with the driver
+and the GPU's clocks, temperature and power (nvidia-smi) before the first case and after each.
 
     python3 bench/torch_baseline.py --out bench/results/torch.json [--compile]
 """
@@ -11,6 +12,7 @@ import argparse
 import datetime
 import json
 import statistics
+import subprocess
 
 import torch
 import torch.nn.functional as F
@@ -60,6 +62,28 @@ def time_graph(fn, reps, per_graph=50):
     return [t / per_graph for t in time_events(graph.replay, reps)]
 
 
+def gpu_state():
+    """The driver and the GPU's clocks, temperature and power now, from nvidia-smi; None where it
+    cannot say. (The GPU machines have one GPU: its first line.)"""
+    fields = ["driver_version", "clocks.sm", "clocks.max.sm", "clocks.mem", "temperature.gpu", "power.draw"]
+    keys = ["driver", "sm_mhz", "sm_max_mhz", "mem_mhz", "temperature_c", "power_w"]
+    state = dict.fromkeys(keys)
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=" + ",".join(fields), "--format=csv,noheader,nounits"],
+                             capture_output=True, text=True, timeout=20, check=True).stdout.splitlines()[0]
+    except (OSError, subprocess.SubprocessError, IndexError):
+        return state
+    for key, value in zip(keys, (v.strip() for v in out.split(","))):
+        if key == "driver":
+            state[key] = value
+            continue
+        try:
+            state[key] = float(value) if key == "power_w" else int(float(value))
+        except ValueError:
+            pass
+    return state
+
+
 def summary(samples):
     samples = sorted(samples)
     return {"median_us": statistics.median(samples), "min_us": samples[0],
@@ -73,6 +97,7 @@ def main():
     args = ap.parse_args()
     torch.backends.cuda.matmul.allow_tf32 = False  # f32 means IEEE f32, as KernelBench's tolerance needs
     torch.manual_seed(0)
+    before = gpu_state()
     results = []
     for name, m, n, k, graph in CASES:
         dt = DTYPES[name]
@@ -89,14 +114,15 @@ def main():
             compiled = torch.compile(chain)
             row["torch_compile"] = summary(timer(lambda: compiled(x, w, b)))
             row["torch_compile"]["tflops"] = flops / (row["torch_compile"]["median_us"] * 1e-6) / 1e12
+        row["sm_mhz_after"] = gpu_state()["sm_mhz"]  # the clock right after the timed runs
         results.append(row)
         print(f"{name:5} {m}x{n}x{k}: linear {row['torch_linear']['median_us']:.1f} us, "
               f"eager {row['torch_eager']['median_us']:.1f} us"
               + (f", compile {row['torch_compile']['median_us']:.1f} us" if "torch_compile" in row else ""),
               flush=True)
     doc = {"tool": "torch_baseline.py", "date": datetime.datetime.now(datetime.timezone.utc).isoformat(),
-           "card": torch.cuda.get_device_name(0), "torch": torch.__version__,
-           "cuda": torch.version.cuda, "results": results}
+           "card": torch.cuda.get_device_name(0), "driver": before["driver"], "torch": torch.__version__,
+           "cuda": torch.version.cuda, "gpu_before": before, "gpu_after": gpu_state(), "results": results}
     with open(args.out, "w") as f:
         json.dump(doc, f, indent=2)
 

@@ -13,7 +13,7 @@ run_gpu_test_cases() {
   IFS=';' read -r -a cases <<<"${JITFUSE_GPU_TEST_CASES:-$all}"
   for tc in "${cases[@]}"; do
     echo "--- $tc"
-    timeout 150 "$bin/jitfuse_gpu_tests" -tc="$tc" >/tmp/tc.log 2>&1
+    timeout 300 "$bin/jitfuse_gpu_tests" -tc="$tc" >/tmp/tc.log 2>&1
     echo "exit: $?"
     grep -vE '^\[(gpu|doctest)\]|^$' /tmp/tc.log | grep -E "ERROR|FAILED|CHECK|REQUIRE|error|skipped" | head -20
     grep -E '^\[doctest\] (test cases|assertions)' /tmp/tc.log

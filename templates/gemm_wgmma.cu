@@ -5,11 +5,11 @@
 // B given as [N,K] (K-major, like nn.Linear's weight).
 //
 // Needs from the prologue: JF_KERNEL_NAME, jf_elem_t, struct jf_params with jf_tensor_map
-// members tma_a (A as [M,K], box JF_BK x JF_BM) and tma_b (B as [N,K], box JF_BK x
-// JF_BN / JF_CLUSTER_M), both swizzled by the box's row bytes (JF_BK * E) and zero-filled;
+// members tma_a (A as [M,K], box JF_BK x JF_BM / JF_CLUSTER_N) and tma_b (B as [N,K], box JF_BK
+// x JF_BN / JF_CLUSTER_M), both swizzled by the box's row bytes (JF_BK * E) and zero-filled;
 // jf_epilogue_values, JF_STORES, JF_STORE_PTRS(p), JF_M(p), JF_N(p), JF_K(p), JF_BM, JF_BN, JF_BK,
-// JF_STAGES, JF_CONSUMERS, JF_CLUSTER_M, JF_THREADS, JF_SMEM_BYTES, optionally JF_SPLIT_K, and
-// exactly one of
+// JF_STAGES, JF_CONSUMERS, JF_CLUSTER_M, JF_THREADS, JF_SMEM_BYTES, optionally JF_CLUSTER_N
+// (default 1), JF_SPLIT_K, and exactly one of
 //   JF_MMA_F16, JF_MMA_BF16
 //   JF_MMA_TF32    f32 inputs multiplied as tf32 (the tensor cores ignore the low 13 mantissa bits)
 //   JF_MMA_TF32X3  x = big + small, both tf32, three products per k-step (small*small dropped):
@@ -31,7 +31,8 @@
 // Constraints (static_asserted below), with E = sizeof(jf_elem_t) (bf16x3: 2 here, the stages'
 // bf16, though jf_elem_t, the output, is float):
 //   JF_BK * E == 128 or 64 (a tile row is one 128- or 64-byte swizzle row), JF_BN in
-//   {32, 64, 128, 256}, JF_BM % (64 * JF_CONSUMERS) == 0 (ping-pong: JF_BM % 64 == 0),
+//   {32, 64, 128, 256}, JF_BM % (64 * JF_CONSUMERS) == 0 (ping-pong: JF_BM % 64 == 0), JF_BM <=
+//   256 and JF_CLUSTER_M, JF_CLUSTER_N each 1 or 2,
 //   JF_THREADS == 128 * (JF_CONSUMERS + 1),
 //   JF_SMEM_BYTES == JF_STAGES * (JF_BM + JF_BN + X) * JF_BK * E + H * JF_BM * 4
 //   + (H < JF_BN ? JF_CONSUMERS * 8192 : 0) + 2048 (the stages; the hand-off buffer; 2 KB a
@@ -60,7 +61,7 @@
 // no next one: the consumers join the epilogue warps on it.
 //
 // Split K (JF_SPLIT_K = S > 1, small problems: 64-row tiles, one consumer warpgroup, not
-// persistent, JF_CLUSTER_M = 1): a cluster of S CTAs computes one tile, CTA r summing k-tiles
+// persistent, no clusters of tiles): a cluster of S CTAs computes one tile, CTA r summing k-tiles
 // [r * kt / S, (r + 1) * kt / S); each leaves its partial sums in its shared memory, and after a
 // cluster barrier CTA r adds up rows [r * 64 / S, (r + 1) * 64 / S) of all S (distributed shared
 // memory, a fixed order: deterministic) and applies the epilogue to them.
@@ -79,11 +80,14 @@
 // dependency points to a lower unit, which the GPU starts first. The finisher resets the flags
 // to 0 for the next launch. Launches of one kernel that share the workspace must not overlap.
 //
-// Clusters: with JF_CLUSTER_M = 2, CTA pairs compute vertically adjacent tiles that share B; each
-// loads its own A and half of B, multicast into both CTAs (a third less L2 traffic). tma_b's box
-// is then JF_BN / 2 rows, and a stage is free only when the consumers of both CTAs released it,
-// so they arrive on empty[s] in every CTA of the cluster. The grid is rounded up to whole
-// clusters; a CTA whose tile lies below M still loads its half of B and stores nothing.
+// Clusters: a cluster of JF_CLUSTER_M x JF_CLUSTER_N CTAs computes as many adjacent tiles, CTA
+// `rank` the one at (rank % JF_CLUSTER_M, rank / JF_CLUSTER_M). Tiles of one column share B:
+// with JF_CLUSTER_M = 2 each of the two loads its own A and half of B, multicast into both (a
+// third less L2 traffic); tiles of one row share A the same way (JF_CLUSTER_N = 2: A's halves
+// multicast, tma_a's box JF_BM / 2 rows). A stage is free only when the consumers of every CTA
+// that writes into it released it, so they arrive on empty[s] in every CTA of the cluster. The
+// grid is rounded up to whole clusters; a CTA whose tile lies past M or N still loads its parts
+// and stores nothing.
 #include "jitfuse/kernels/epilogue.cuh"
 #include "jitfuse/kernels/gemm_grid.cuh"
 #include "jitfuse/kernels/hopper.cuh"
@@ -165,14 +169,21 @@ static_assert(!kPingPong || (JF_CONSUMERS == 2 && JF_BM % 64 == 0 && !kSplit),
               "gemm_wgmma: JF_PINGPONG needs two consumer warpgroups, 64-row multiples and no tf32x3");
 static_assert(JF_THREADS == 128 * (JF_CONSUMERS + 1), "gemm_wgmma: JF_THREADS must be 128 * (JF_CONSUMERS + 1)");
 static_assert(JF_STAGES >= 2, "gemm_wgmma: JF_STAGES must be at least 2");
+#if !defined(JF_CLUSTER_N)
+#define JF_CLUSTER_N 1
+#endif
+#define JF_CLUSTER (JF_CLUSTER_M * JF_CLUSTER_N)
+constexpr int CLUSTER = JF_CLUSTER;            // CTAs a cluster
 static_assert(JF_CLUSTER_M == 1 || JF_CLUSTER_M == 2, "gemm_wgmma: JF_CLUSTER_M must be 1 or 2");
+static_assert(JF_CLUSTER_N == 1 || JF_CLUSTER_N == 2, "gemm_wgmma: JF_CLUSTER_N must be 1 or 2");
+static_assert(JF_BM <= 256, "gemm_wgmma: JF_BM must be at most 256 (a TMA box's rows)");
 #if !defined(JF_SPLIT_K)
 #define JF_SPLIT_K 1
 #endif
 constexpr int SPLIT_K = JF_SPLIT_K;
 static_assert(SPLIT_K == 1 || SPLIT_K == 2 || SPLIT_K == 4 || SPLIT_K == 8, "gemm_wgmma: JF_SPLIT_K must be 1, 2, 4 or 8");
-static_assert(SPLIT_K == 1 || (JF_CLUSTER_M == 1 && JF_CONSUMERS == 1 && JF_BM == 64),
-              "gemm_wgmma: JF_SPLIT_K needs JF_CLUSTER_M = 1, one consumer warpgroup and 64-row tiles");
+static_assert(SPLIT_K == 1 || (CLUSTER == 1 && JF_CONSUMERS == 1 && JF_BM == 64),
+              "gemm_wgmma: JF_SPLIT_K needs JF_CLUSTER_M = JF_CLUSTER_N = 1, one consumer warpgroup and 64-row tiles");
 #if !defined(JF_STREAM_K)
 #define JF_STREAM_K 0
 #endif
@@ -184,7 +195,8 @@ static_assert(!kX3 || (!kStreamK && !kPingPong && !kHandoff && SPLIT_K == 1),
 // Split K's partial sums: [64][RED_LD] f32 in the stages' memory (padded rows: fewer conflicts).
 constexpr int RED_LD = JF_BN + 4;
 static_assert(SPLIT_K == 1 || 64 * RED_LD * 4 <= JF_STAGES * STAGE, "gemm_wgmma: split K's sums must fit the stages");
-constexpr int B_PART = JF_BN / JF_CLUSTER_M;  // rows of B each CTA of a cluster loads
+constexpr int B_PART = JF_BN / JF_CLUSTER_M;  // rows of B each CTA of a tile column loads
+constexpr int A_PART = JF_BM / JF_CLUSTER_N;  // rows of A each CTA of a tile row loads
 static_assert(!kHandoff || ((HANDOFF == JF_BN || (HANDOFF == JF_BN / 2 && HANDOFF % CHUNK_COLS == 0)) &&
                             HANDOFF >= 32 && !kSplit && !kPingPong && SPLIT_K == 1),
               "gemm_wgmma: JF_HANDOFF must be 0, JF_BN or JF_BN / 2 (at least 32), without tf32x3, "
@@ -770,8 +782,8 @@ __device__ __forceinline__ void split_k_reduce(const jf_params& p, unsigned red,
 
 }  // namespace jf_wg
 
-#if JF_CLUSTER_M > 1
-#define JF_CLUSTER_DIMS __cluster_dims__(JF_CLUSTER_M, 1, 1)
+#if JF_CLUSTER > 1
+#define JF_CLUSTER_DIMS __cluster_dims__(JF_CLUSTER, 1, 1)
 #elif JF_SPLIT_K > 1
 #define JF_CLUSTER_DIMS __cluster_dims__(JF_SPLIT_K, 1, 1)
 #else
@@ -797,20 +809,22 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
   const unsigned acc_full = bars + 8 * (3 * JF_STAGES + 2), acc_empty = acc_full + 8;
 
   const int M = JF_M(p), N = JF_N(p), K = JF_K(p);
-  // Tiles of a cluster (JF_CLUSTER_M of them, one column of vertically adjacent tiles) in the
-  // grouped order; CTA `rank` of a cluster takes row `rank` of each. The grid may be smaller than
-  // the tile count (persistent): cluster i takes tiles i, i + clusters, ... Both CTAs of a
-  // cluster walk the same tiles, in step.
-  const int rank = JF_CLUSTER_M > 1 ? int(jf_cluster_ctarank()) : 0;
+  // Tiles of a cluster (JF_CLUSTER_M x JF_CLUSTER_N adjacent ones: a cluster tile) in the
+  // grouped order; CTA `rank` of a cluster takes the tile at (rank_m, rank_n) of each. The grid
+  // may be smaller than the tile count (persistent): cluster i takes cluster tiles i, i +
+  // clusters, ... Every CTA of a cluster walks the same cluster tiles, in step.
+  const int rank = CLUSTER > 1 ? int(jf_cluster_ctarank()) : 0;
+  const int rank_m = rank % JF_CLUSTER_M, rank_n = rank / JF_CLUSTER_M;
   const int tiles_m = (M + JF_BM - 1) / JF_BM;
   const int cluster_rows = (tiles_m + JF_CLUSTER_M - 1) / JF_CLUSTER_M;
   const int tiles_n = (N + JF_BN - 1) / JF_BN;
-  const int tile_count = cluster_rows * tiles_n;
+  const int cluster_cols = (tiles_n + JF_CLUSTER_N - 1) / JF_CLUSTER_N;
+  const int tile_count = cluster_rows * cluster_cols;
   auto origin = [&](int tile, int& m0, int& n0) {
     int tm, tn;
-    jf_gemm_tile(tile, cluster_rows, tiles_n, tm, tn);
-    m0 = (tm * JF_CLUSTER_M + rank) * JF_BM;
-    n0 = tn * JF_BN;
+    jf_gemm_tile(tile, cluster_rows, cluster_cols, tm, tn);
+    m0 = (tm * JF_CLUSTER_M + rank_m) * JF_BM;
+    n0 = (tn * JF_CLUSTER_N + rank_n) * JF_BN;
   };
   // This CTA's k-tiles: all, or (split K) its share; its work, a piece at a time.
   const int kt_pass = (K + JF_BK - 1) / JF_BK;  // k-tiles of one pass over K
@@ -820,7 +834,7 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
   // known to the compiler). With it, it lives in shared memory, read where needed: in registers,
   // its fields would stay live through the consumers' loop, whose 128 accumulators a thread
   // leave few to spare (ptxas spilled).
-  const Schedule mine(blockIdx.x / (JF_CLUSTER_M * SPLIT_K), gridDim.x / (JF_CLUSTER_M * SPLIT_K),
+  const Schedule mine(blockIdx.x / (CLUSTER * SPLIT_K), gridDim.x / (CLUSTER * SPLIT_K),
                       tile_count, kt_all, kpart * kt_all / SPLIT_K, (kpart + 1) * kt_all / SPLIT_K);
   Schedule* const shared_sched = reinterpret_cast<Schedule*>(jf_smem + SCHED_AT);
   const Schedule& sched = kStreamK ? *shared_sched : mine;
@@ -830,7 +844,7 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
     if (kStreamK) *shared_sched = mine;
     for (int s = 0; s < JF_STAGES; ++s) {
       jf_mbar_init(full(s), 1);
-      jf_mbar_init(empty(s), (kPingPong ? 1 : JF_CONSUMERS) * JF_CLUSTER_M);
+      jf_mbar_init(empty(s), (kPingPong ? 1 : JF_CONSUMERS) * CLUSTER);
       jf_mbar_init(split(s), 3);  // tf32x3: warps 1-3 of the producer warpgroup
     }
     jf_mbar_init(order(0), 1);  // ping-pong: consumer warpgroup c may start its next tile
@@ -845,8 +859,8 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
     jf_tma_prefetch(&p.tma_b_lo);
 #endif
   }
-#if JF_CLUSTER_M > 1
-  jf_cluster_sync();  // the peer's barriers exist before any multicast or remote arrive
+#if JF_CLUSTER > 1
+  jf_cluster_sync();  // the peers' barriers exist before any multicast or remote arrive
 #else
   __syncthreads();
 #endif
@@ -890,10 +904,17 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
           if (pass == 0) map_a = &p.tma_a_lo;
           if (pass == 1) map_b = &p.tma_b_lo;
 #endif
+#if JF_CLUSTER_N > 1
+          // A's part rank_n, into every CTA of this tile row (ranks rank_m + JF_CLUSTER_M j).
+          jf_tma_load_2d_multicast(a + rank_n * A_PART * ROW, map_a, k0, m0 + rank_n * A_PART, full(s),
+                                   (JF_CLUSTER_M == 1 ? 0x3u : 0x5u) << rank_m);
+#else
           jf_tma_load_2d(a, map_a, k0, m0, full(s));
+#endif
 #if JF_CLUSTER_M > 1
-          jf_tma_load_2d_multicast(a + A_STAGE + rank * B_PART * ROW, map_b, k0,
-                                   n0 + rank * B_PART, full(s), (1u << JF_CLUSTER_M) - 1);
+          // B's part rank_m, into every CTA of this tile column (ranks JF_CLUSTER_M rank_n + i).
+          jf_tma_load_2d_multicast(a + A_STAGE + rank_m * B_PART * ROW, map_b, k0,
+                                   n0 + rank_m * B_PART, full(s), ((1u << JF_CLUSTER_M) - 1) << (JF_CLUSTER_M * rank_n));
 #else
           jf_tma_load_2d(a + A_STAGE, map_b, k0, n0, full(s));
 #endif
@@ -934,8 +955,8 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
     // Releases stage s in every CTA of the cluster.
     auto release = [&](int s) {
       if (t != 0) return;
-#if JF_CLUSTER_M > 1
-      for (int r = 0; r < JF_CLUSTER_M; ++r) jf_mbar_arrive_cluster(empty(s), r);
+#if JF_CLUSTER > 1
+      for (int r = 0; r < CLUSTER; ++r) jf_mbar_arrive_cluster(empty(s), r);
 #else
       jf_mbar_arrive(empty(s));
 #endif
@@ -1004,7 +1025,7 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
           sk_store(p, acc, blockIdx.x, c, t);
           continue;
         }
-        if (wk.role == kTail) sk_add(p, acc, blockIdx.x - JF_CLUSTER_M, c, t);
+        if (wk.role == kTail) sk_add(p, acc, blockIdx.x - CLUSTER, c, t);
 #endif
         // The fused epilogue, while the producer already loads the next tile.
         epilogue(p, acc, m0 + (kPingPong ? 0 : c * WG_M), n0, M, N, staging + (c * 4 + w) * EPI_WARP, w, l);
@@ -1020,7 +1041,7 @@ extern "C" __global__ void JF_CLUSTER_DIMS __launch_bounds__(JF_THREADS, 1)
     split_k_reduce(p, tiles, kpart, m0, n0, M, N, threadIdx.x - 128);
   }
 #endif
-#if JF_CLUSTER_M > 1 || JF_SPLIT_K > 1
+#if JF_CLUSTER > 1 || JF_SPLIT_K > 1
   jf_cluster_sync();  // no CTA leaves while a peer may still arrive on its barriers or read its sums
 #endif
 }

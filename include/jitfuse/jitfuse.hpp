@@ -52,8 +52,10 @@ struct CompileOptions {
   bool want_ptx = false;                      // also keep the PTX (the CLI's --emit ptx)
   // The GEMM config: "" or "auto" (a `jitfuse tune` record for this graph, dims, arch and math
   // if the disk cache has one, else the heuristic), "wgmma" (sm_90a Hopper path), "mma"
-  // (mma.sync, sm_80+) or "simt" (FFMA). "wgmma" takes comma-separated settings: cluster=1|2
-  // (CTA pairs sharing B by multicast), persistent=0|1 (one CTA an SM looping over tiles),
+  // (mma.sync, sm_80+) or "simt" (FFMA). "wgmma" takes comma-separated settings:
+  // cluster=1|2|2n|2x2 (CTA pairs along M sharing B by multicast, pairs along N sharing A, or
+  // 2x2 sharing both), tile=128x256|256x128 (large problems but tf32x3 and ping-pong),
+  // persistent=0|1 (one CTA an SM looping over tiles),
   // sum=1|2|4|8 (tf32x3: k-tiles summed in the tensor cores per rounded f32 add), split=1|2|4|8
   // (small problems: CTAs of a cluster sharing a tile's K), bn=32|64 (small problems: 64x32 or
   // 64x64 tiles), pingpong=0|1 (large problems but tf32x3: each consumer warpgroup a 128x128

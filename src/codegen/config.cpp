@@ -123,8 +123,8 @@ GemmConfig wgmma_config(int elem, MathMode math, const GemmShape& shape, const G
   GemmConfig c;
   const bool split = elem == 4 && math == MathMode::tf32x3;
   // The small config unless the caller asked for something only the large one has.
-  if (wgmma_small(shape) && cluster != 2 && choice.persistent != 1 && choice.pingpong != 1 &&
-      choice.handoff <= 0) {
+  if (wgmma_small(shape) && cluster != 2 && choice.cluster_n != 2 && choice.tile_m == 0 &&
+      choice.persistent != 1 && choice.pingpong != 1 && choice.handoff <= 0) {
     c = wgmma_small_config(elem, split, choice.small_bn ? choice.small_bn : small_tile_n(shape));
     if (split && choice.sum_ktiles) c.sum_ktiles = choice.sum_ktiles;
     c.split_k = choice.split_k ? choice.split_k : small_split_k(shape, c.bn, c.bk, split);
@@ -141,6 +141,10 @@ GemmConfig wgmma_config(int elem, MathMode math, const GemmShape& shape, const G
   // 32 KB; needs the persistent grid, and tf32x3's tile sums would not fit the registers.
   c.pingpong = choice.pingpong == 1 && !split;
   if (c.pingpong) { c.bn = 128; c.stages = 6; }
+  // 256x128 tiles (cuBLAS's shape for bf16 at 2048x8192x8192): each consumer warpgroup 128x128,
+  // two m64n128 products a k-step, the same stages' bytes and accumulators.
+  const bool tall = choice.tile_m == 256 && !split && !c.pingpong;
+  if (tall) { c.bm = 256; c.bn = 128; }
   // Hand-off: the f32 buffer takes the shared memory of stages. Half the tile's columns (64 KB):
   // 3 stages of 48 KB; all of them (128 KB): 4 stages of 24 KB, 64-byte rows.
   const int handoff = split || c.pingpong ? 0 : choice.handoff > 0 ? choice.handoff : 0;
@@ -148,17 +152,23 @@ GemmConfig wgmma_config(int elem, MathMode math, const GemmShape& shape, const G
   if (handoff == 2) { c.handoff = c.bn; c.bk = 64 / elem; }
   c.threads = 128 * (c.consumers + 1);
   c.smem_bytes = wgmma_smem(c, elem, split);
-  const bool one_row = shape.m && *shape.m <= c.bm;
+  // Clusters: pairs along M sharing B unless asked otherwise (or a single row or column of tiles).
+  const bool one_row = shape.m && *shape.m <= c.bm, one_col = shape.n && *shape.n <= c.bn;
   const bool want = cluster ? cluster == 2 : !split;
   c.cluster_m = want && !one_row ? 2 : 1;
+  c.cluster_n = choice.cluster_n == 2 && !one_col ? 2 : 1;
   c.persistent = choice.persistent != 0 || c.pingpong;
   if (split) c.sum_ktiles = choice.sum_ktiles ? choice.sum_ktiles : kTf32x3SumKtiles;
+  const char* sharing = c.cluster_m > 1 && c.cluster_n > 1 ? ", clusters of 2x2 sharing A and B by multicast"
+                        : c.cluster_n > 1                   ? ", CTA pairs along N sharing A by multicast"
+                        : c.cluster_m > 1                   ? ", CTA pairs sharing B by multicast"
+                                                            : "";
   c.note = fmt::format("wgmma + TMA, 2 consumer warpgroups of {} and a producer{}{}{}",
                        c.pingpong ? "128x128 tiles each, taking turns (one's epilogue during the "
                                     "other's products)"
-                                  : fmt::format("64x{}", c.bn),
+                                  : fmt::format("{}x{}", c.bm / 2, c.bn),
                        split ? " (f32 split into big + small tf32: A in the consumers' registers, B by 3 producer warps)" : "",
-                       c.cluster_m > 1 ? ", CTA pairs sharing B by multicast" : "",
+                       sharing,
                        c.persistent ? ", one CTA an SM looping over tiles (the producer loads the "
                                       "next tile during the epilogue)" : "");
   if (c.handoff) {
@@ -182,6 +192,10 @@ GemmConfig wgmma_config(int elem, MathMode math, const GemmShape& shape, const G
     c.note += "; streamk=1 not applied: it needs the persistent grid, without ping-pong or a hand-off";
   }
   if (choice.pingpong == 1 && !c.pingpong) c.note += "; pingpong=1 not applied: not for tf32x3";
+  if (choice.tile_m != 0 && (split || c.pingpong)) {  // both take 128x128 tiles
+    c.note += fmt::format("; tile={} not applied: not with {}", choice.tile_m == 256 ? "256x128" : "128x256",
+                          split ? "tf32x3" : "ping-pong");
+  }
   if (choice.pingpong == 1 && choice.persistent == 0) c.note += "; persistent=0 not applied: ping-pong needs it";
   if (choice.small_bn) c.note += fmt::format("; bn={} not applied: for small problems", choice.small_bn);
   if (choice.split_k > 1) {
@@ -236,6 +250,8 @@ GemmConfig x3_config(const GemmShape& shape, const GemmChoice& choice) {
   GemmChoice ch;
   ch.tmpl = GemmTemplate::wgmma;
   ch.cluster_m = choice.cluster_m;
+  ch.cluster_n = choice.cluster_n;
+  ch.tile_m = choice.tile_m;
   ch.persistent = 1;
   std::vector<std::string> dropped;
   if (choice.persistent == 0) dropped.push_back("persistent=0");
@@ -264,7 +280,9 @@ std::string GemmConfig::describe() const {
   if (tmpl == GemmTemplate::wgmma) {
     return fmt::format("gemm_wgmma.cu ({}) {}x{}x{} tiles, {} consumer warpgroups, {} stages, {} "
                        "threads, {} B smem, clusters of {}{}{}{}{}{}{}{}", mma_macro, bm, bn, bk, consumers,
-                       stages, threads, smem_bytes, cluster_m, persistent ? ", persistent" : "",
+                       stages, threads, smem_bytes,
+                       cluster_n > 1 ? fmt::format("{}x{}", cluster_m, cluster_n) : fmt::to_string(cluster_m),
+                       persistent ? ", persistent" : "",
                        sum_ktiles ? fmt::format(", tile sums of {} k-tiles", sum_ktiles) : "",
                        split_k > 1 ? fmt::format(", split K {}", split_k) : "",
                        pingpong ? ", ping-pong" : "",
@@ -351,7 +369,10 @@ bool wgmma_tf32x3_applies(bool kn, bool aligned, const Arch& arch, const GemmSha
 std::string GemmChoice::text() const {
   if (!tmpl) return "auto";
   std::string out = *tmpl == GemmTemplate::simt ? "simt" : *tmpl == GemmTemplate::mma ? "mma" : "wgmma";
-  if (cluster_m) out += fmt::format(",cluster={}", cluster_m);
+  if (cluster_m) {
+    out += cluster_n == 2 ? (cluster_m == 2 ? ",cluster=2x2" : ",cluster=2n") : fmt::format(",cluster={}", cluster_m);
+  }
+  if (tile_m) out += tile_m == 256 ? ",tile=256x128" : ",tile=128x256";
   if (persistent >= 0) out += fmt::format(",persistent={}", persistent);
   if (sum_ktiles) out += fmt::format(",sum={}", sum_ktiles);
   if (split_k) out += fmt::format(",split={}", split_k);
@@ -366,7 +387,8 @@ Expected<GemmChoice> parse_gemm_choice(std::string_view text) {
   auto bad = [&](std::string why) {
     return make_error(ErrorCode::bad_option,
                       fmt::format("gemm choice \"{}\": {}; expected auto, wgmma, mma or simt, "
-                                  "wgmma optionally with settings cluster=1|2, persistent=0|1, "
+                                  "wgmma optionally with settings cluster=1|2|2n|2x2, "
+                                  "tile=128x256|256x128, persistent=0|1, "
                                   "sum=1|2|4|8, split=1|2|4|8, bn=32|64, pingpong=0|1 and "
                                   "handoff=0|half|full and streamk=0|1 "
                                   "(\"wgmma,cluster=2,persistent=1\")",
@@ -390,9 +412,14 @@ Expected<GemmChoice> parse_gemm_choice(std::string_view text) {
     if (c.tmpl != GemmTemplate::wgmma) return bad("only wgmma takes settings");
     int* slot = nullptr;
     int value = -1;
-    if (setting == "cluster=1" || setting == "cluster=2") {
+    if (setting == "cluster=1" || setting == "cluster=2" || setting == "cluster=2n" ||
+        setting == "cluster=2x2") {
       slot = &c.cluster_m;
-      value = setting.back() - '0';
+      value = setting == "cluster=2" || setting == "cluster=2x2" ? 2 : 1;
+      c.cluster_n = setting == "cluster=2n" || setting == "cluster=2x2" ? 2 : 1;
+    } else if (setting == "tile=128x256" || setting == "tile=256x128") {
+      slot = &c.tile_m;
+      value = setting == "tile=256x128" ? 256 : 128;
     } else if (setting == "persistent=0" || setting == "persistent=1") {
       slot = &c.persistent;
       value = setting.back() - '0';

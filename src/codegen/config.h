@@ -20,6 +20,7 @@ struct GemmConfig {
   int wm = 0, wn = 0, stages = 0;    // mma: warp tile; mma and wgmma: pipeline depth
   int consumers = 0;                 // wgmma: consumer warpgroups (one producer besides)
   int cluster_m = 1;                 // wgmma: CTAs per cluster along M, sharing B by multicast
+  int cluster_n = 1;                 // wgmma: CTAs per cluster along N, sharing A by multicast
   bool persistent = false;           // wgmma: one CTA an SM, each walking its share of the tiles
   int sum_ktiles = 0;                // wgmma tf32x3: k-tiles summed in the tensor cores per f32 add
   int split_k = 1;                   // wgmma small: CTAs (one cluster) sharing a tile's K
@@ -45,6 +46,9 @@ struct GemmConfig {
 struct GemmChoice {
   std::optional<GemmTemplate> tmpl;
   int cluster_m = 0;   // wgmma: 1 or 2; 0 = the heuristic's
+  int cluster_n = 0;   // wgmma: 1 or 2 (set with cluster_m, by "cluster=..."); 0 = the heuristic's
+  int tile_m = 0;      // wgmma, large problems but tf32x3 and ping-pong: 128 (128x256 tiles) or
+                       // 256 (256x128); 0 = the heuristic's
   int persistent = -1;  // wgmma: 0 or 1; -1 = the heuristic's
   int sum_ktiles = 0;   // wgmma tf32x3: 1, 2, 4 or 8; 0 = the heuristic's
   int split_k = 0;      // wgmma, small problems: 1, 2, 4 or 8; 0 = the heuristic's
@@ -55,8 +59,9 @@ struct GemmChoice {
 
   // Nothing asked: the heuristic (or a tune record) decides.
   bool is_auto() const {
-    return !tmpl && cluster_m == 0 && persistent < 0 && sum_ktiles == 0 && split_k == 0 &&
-           pingpong < 0 && small_bn == 0 && handoff < 0 && stream_k < 0;
+    return !tmpl && cluster_m == 0 && cluster_n == 0 && tile_m == 0 && persistent < 0 &&
+           sum_ktiles == 0 && split_k == 0 && pingpong < 0 && small_bn == 0 && handoff < 0 &&
+           stream_k < 0;
   }
   // "auto", "wgmma", "wgmma,cluster=2,persistent=0,sum=4", "mma", "simt": what
   // parse_gemm_choice reads.
@@ -64,7 +69,9 @@ struct GemmChoice {
 };
 
 // Parses CompileOptions::gemm: "" or "auto", or TEMPLATE[,SETTING...] with TEMPLATE one of
-// wgmma, mma, simt and SETTING (wgmma only) cluster=1|2, persistent=0|1, sum=1|2|4|8 (tf32x3:
+// wgmma, mma, simt and SETTING (wgmma only) cluster=1|2|2n|2x2 (CTA pairs along M sharing B, along
+// N sharing A, or clusters of 2x2 sharing both), tile=128x256|256x128 (large problems but tf32x3
+// and ping-pong), persistent=0|1, sum=1|2|4|8 (tf32x3:
 // k-tiles the tensor cores sum before each rounded f32 add), split=1|2|4|8 (small problems:
 // CTAs of a cluster sharing a tile's K), bn=32|64 (small problems: 64x32 or 64x64 tiles) or
 // pingpong=0|1 (large problems: 128x128 tiles, one a consumer warpgroup, taking turns) or

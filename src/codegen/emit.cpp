@@ -253,6 +253,7 @@ void emit_gemm(Builder& b, const EmitOptions& options) {
   } else if (c.tmpl == GemmTemplate::wgmma) {
     b.defines += fmt::format("#define JF_CONSUMERS {}\n#define JF_STAGES {}\n#define JF_CLUSTER_M {}\n",
                              c.consumers, c.stages, c.cluster_m);
+    if (c.cluster_n > 1) b.defines += fmt::format("#define JF_CLUSTER_N {}\n", c.cluster_n);
     if (c.sum_ktiles) b.defines += fmt::format("#define JF_SUM_KTILES {}\n", c.sum_ktiles);
     if (c.split_k > 1) b.defines += fmt::format("#define JF_SPLIT_K {}\n", c.split_k);
     if (c.pingpong) b.defines += "#define JF_PINGPONG 1\n";
@@ -266,17 +267,17 @@ void emit_gemm(Builder& b, const EmitOptions& options) {
   b.defines += dim_macro("JF_M", M, "M") + dim_macro("JF_N", N, "N") + dim_macro("JF_K", K, "K");
 
   if (c.tmpl == GemmTemplate::wgmma && c.x3) {  // the bf16 halves in the kernel's scratch
-    b.tensor_map("tma_a", gemm.inputs[0], c.bm, c.bk,
-                 fmt::format("A = {}'s hi half (bf16), box {}x{}", a.name, c.bm, c.bk), "x3:a_hi");
+    b.tensor_map("tma_a", gemm.inputs[0], c.bm / c.cluster_n, c.bk,
+                 fmt::format("A = {}'s hi half (bf16), box {}x{}", a.name, c.bm / c.cluster_n, c.bk), "x3:a_hi");
     b.tensor_map("tma_b", gemm.inputs[1], c.bn / c.cluster_m, c.bk,
                  fmt::format("B = {}'s hi half (bf16), box {}x{}", bv.name, c.bn / c.cluster_m, c.bk), "x3:b_hi");
-    b.tensor_map("tma_a_lo", gemm.inputs[0], c.bm, c.bk,
-                 fmt::format("A's lo half, box {}x{}", c.bm, c.bk), "x3:a_lo");
+    b.tensor_map("tma_a_lo", gemm.inputs[0], c.bm / c.cluster_n, c.bk,
+                 fmt::format("A's lo half, box {}x{}", c.bm / c.cluster_n, c.bk), "x3:a_lo");
     b.tensor_map("tma_b_lo", gemm.inputs[1], c.bn / c.cluster_m, c.bk,
                  fmt::format("B's lo half, box {}x{}", c.bn / c.cluster_m, c.bk), "x3:b_lo");
   } else if (c.tmpl == GemmTemplate::wgmma) {  // first: the struct's 64-byte-aligned members
-    b.tensor_map("tma_a", gemm.inputs[0], c.bm, c.bk,
-                 fmt::format("A = {}, box {}x{}", a.name, c.bm, c.bk));
+    b.tensor_map("tma_a", gemm.inputs[0], c.bm / c.cluster_n, c.bk,
+                 fmt::format("A = {}, box {}x{}", a.name, c.bm / c.cluster_n, c.bk));
     b.tensor_map("tma_b", gemm.inputs[1], c.bn / c.cluster_m, c.bk,
                  fmt::format("B = {}, box {}x{}", bv.name, c.bn / c.cluster_m, c.bk));
   }
@@ -312,7 +313,7 @@ void emit_gemm(Builder& b, const EmitOptions& options) {
 
   b.out.config = c.describe() + (c.note.empty() ? "" : "; " + c.note);
   b.out.launch = LaunchConfig{.kind = KernelKind::gemm, .threads = c.threads, .smem_bytes = c.smem_bytes,
-                              .tile_m = c.bm, .tile_n = c.bn, .cluster_m = c.cluster_m,
+                              .tile_m = c.bm, .tile_n = c.bn, .cluster_m = c.cluster_m, .cluster_n = c.cluster_n,
                               .persistent = c.persistent, .split_k = c.split_k, .stream_k = c.stream_k,
                               .x3 = c.x3,
                               .pdl = c.tmpl == GemmTemplate::wgmma};

@@ -38,6 +38,7 @@ struct LaunchConfig {
   int tile_m = 0, tile_n = 0;   // gemm: grid = ceil(M/tile_m) * ceil(N/tile_n)
   int items_per_thread = 0;     // elementwise: elements each thread handles per grid pass
   int cluster_m = 1;            // gemm: CTAs per cluster along M (tiles_m is rounded up to it)
+  int cluster_n = 1;            // gemm: CTAs per cluster along N (tiles_n is rounded up to it)
   int blocks_per_sm = 0;        // elementwise: grid = min(blocks needed, SMs * this), one resident wave
   bool persistent = false;      // gemm: at most one CTA an SM (whole clusters); CTAs loop over tiles
   int split_k = 1;              // gemm: CTAs a tile (a cluster), each summing a share of K

@@ -53,6 +53,12 @@ std::vector<Variant> variants(bool extended) {
     for (const char* gemm : {"wgmma,pingpong=1", "wgmma,handoff=half", "wgmma,handoff=full", "wgmma,streamk=1"}) {
       v.push_back({fmt::format("{} {} {}", m.dtype, to_string(m.math), gemm), g, false, m.math, {}, gemm});
     }
+    // Clusters along N need more than one column of tiles (else they fall back to pairs along M).
+    jf_test::GemmGraph wide = g;
+    wide.n = 1024;
+    for (const char* gemm : {"wgmma,tile=256x128,cluster=2n", "wgmma,cluster=2x2"}) {
+      v.push_back({fmt::format("{} {} {} N=1024", m.dtype, to_string(m.math), gemm), wide, false, m.math, {}, gemm});
+    }
   }
   for (const char* dtype : {"f32", "f16", "bf16"}) {
     Variant e;

@@ -44,11 +44,16 @@ TEST_CASE("gemm choices parse, and bad ones name the problem") {
   CHECK(parse_gemm_choice("wgmma,streamk=0,cluster=1")->text() == "wgmma,cluster=1,streamk=0");
   CHECK(parse_gemm_choice("wgmma,streamk=1")->text() == "wgmma,streamk=1");
   CHECK_FALSE(parse_gemm_choice("wgmma,streamk=0")->is_auto());
+  CHECK(parse_gemm_choice("wgmma,cluster=2n")->text() == "wgmma,cluster=2n");
+  CHECK(parse_gemm_choice("wgmma,tile=256x128,cluster=2x2")->text() == "wgmma,cluster=2x2,tile=256x128");
+  CHECK(parse_gemm_choice("wgmma,tile=128x256")->text() == "wgmma,tile=128x256");
+  CHECK_FALSE(parse_gemm_choice("wgmma,tile=128x256")->is_auto());
   for (const char* bad : {"fast", "mma,cluster=2", "wgmma,cluster=3", "auto,cluster=1", "wgmma,",
                           "wgmma,persistent=2", "wgmma,cluster=1,cluster=2", "mma,persistent=1",
                           "wgmma,pingpong=2", "wgmma,pingpong=1,pingpong=0", "wgmma,bn=48",
                           "wgmma,handoff=1", "wgmma,handoff=half,handoff=full", "wgmma,streamk=2",
-                          "wgmma,streamk=0,streamk=1", "mma,streamk=0"}) {
+                          "wgmma,streamk=0,streamk=1", "mma,streamk=0", "wgmma,cluster=2y",
+                          "wgmma,cluster=2n,cluster=2x2", "wgmma,tile=256x256", "mma,tile=256x128"}) {
     CAPTURE(bad);
     auto c = parse_gemm_choice(bad);
     REQUIRE_FALSE(c.ok());
@@ -232,7 +237,31 @@ TEST_CASE("the wgmma config follows the problem's size on sm_90a") {
   CHECK(big.bm == 128);
   CHECK(big.bn == 256);
   CHECK(big.cluster_m == 2);
+  CHECK(big.cluster_n == 1);
   CHECK(big.persistent);
+  // cuBLAS's shape: 256x128 tiles, CTA pairs along N sharing A; 2x2 clusters; and what they do
+  // not go with (tf32x3's tiles, a single row of tiles).
+  GemmChoice tall;
+  tall.tmpl = GemmTemplate::wgmma;
+  tall.tile_m = 256;
+  tall.cluster_m = 1;
+  tall.cluster_n = 2;
+  const GemmConfig t = choose_gemm_config(DType::bf16, MathMode::ieee, false, true, hopper, {2048, 8192, 8192}, tall);
+  CHECK(t.bm == 256);
+  CHECK(t.bn == 128);
+  CHECK(t.cluster_m == 1);
+  CHECK(t.cluster_n == 2);
+  CHECK(t.smem_bytes == big.smem_bytes);
+  CHECK(t.note.find("pairs along N sharing A") != std::string::npos);
+  tall.cluster_m = 2;
+  const GemmConfig q = choose_gemm_config(DType::bf16, MathMode::ieee, false, true, hopper, {2048, 8192, 8192}, tall);
+  CHECK(q.cluster_m * q.cluster_n == 4);
+  CHECK(q.describe().find("clusters of 2x2") != std::string::npos);
+  const GemmConfig one_col = choose_gemm_config(DType::bf16, MathMode::ieee, false, true, hopper, {2048, 100, 8192}, tall);
+  CHECK(one_col.cluster_n == 1);
+  const GemmConfig t3 = choose_gemm_config(DType::f32, MathMode::tf32x3, false, true, hopper, {2048, 8192, 8192}, tall);
+  CHECK(t3.bm == 128);
+  CHECK(t3.note.find("tile=256x128 not applied") != std::string::npos);
   // Ping-pong: 128x128 tiles, one a consumer warpgroup, 6 stages, always persistent; not for
   // tf32x3 (the cooperative kernel, with a note saying so).
   GemmChoice pp;

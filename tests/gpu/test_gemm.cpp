@@ -182,7 +182,15 @@ TEST_CASE("gpu: the wgmma template (sm_90a) at odd shapes: edges in M, N and K, 
                              {2000, 8000, 264, "wgmma,streamk=1"},
                              {1100, 4100, 8, "wgmma,streamk=1"},
                              {1100, 4100, 136, "wgmma,streamk=1"},
-                             {1100, 4100, 136, "wgmma,streamk=1,cluster=1"}};
+                             {1100, 4100, 136, "wgmma,streamk=1,cluster=1"},
+                             // 256x128 tiles (two m64n128 a consumer per k-step) and clusters
+                             // along N (A multicast) or 2x2 (both): a cluster's last tile
+                             // column past N, its last row past M, tiles of one row.
+                             {1100, 4100, 136, "wgmma,tile=256x128,cluster=2n"},
+                             {257, 520, 72, "wgmma,tile=256x128,cluster=2x2"},
+                             {130, 300, 1000, "wgmma,cluster=2n"},
+                             {300, 1030, 64, "wgmma,cluster=2x2,persistent=0"},
+                             {2000, 2500, 1000, "wgmma,tile=256x128,cluster=2n,streamk=1"}};
   if (!jf_gpu::small_only()) cases.push_back({2048, 1024, 768});
   std::uint64_t seed = 900;
   for (const Mode& m : modes) {

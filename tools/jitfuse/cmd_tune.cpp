@@ -26,6 +26,8 @@ constexpr int kWarmup = 5;
 
 // Every config worth trying; the problem's constraints rule some out (they are then skipped).
 const char* const kCandidates[] = {"auto",           "wgmma,cluster=1",    "wgmma,cluster=2",
+                                   "wgmma,cluster=2n", "wgmma,cluster=2x2", "wgmma,tile=256x128",
+                                   "wgmma,tile=256x128,cluster=2n",
                                    "wgmma,persistent=0", "wgmma,pingpong=1", "wgmma,bn=32",
                                    "wgmma,bn=64",    "wgmma,handoff=half", "wgmma,handoff=full",
                                    "wgmma,streamk=1", "mma",             "simt"};

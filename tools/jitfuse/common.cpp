@@ -21,7 +21,7 @@ void add_compile_flags(CLI::App* sub, CompileFlags& f) {
   sub->add_flag("--no-fuse", f.no_fuse, "one kernel per node, for bisecting fusion bugs");
   sub->add_option("--gemm", f.gemm,
                   "GEMM template: auto (default), wgmma (sm_90a; settings e.g. wgmma,cluster=1,"
-                  "persistent=0,sum=4,split=2,bn=32,pingpong=1,handoff=half,streamk=1), mma (sm_80+) "
+                  "tile=256x128,cluster=2n,persistent=0,sum=4,split=2,bn=32,pingpong=1,handoff=half,streamk=1), mma (sm_80+) "
                   "or simt");
 }
 
