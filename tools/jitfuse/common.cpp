@@ -20,9 +20,9 @@ void add_compile_flags(CLI::App* sub, CompileFlags& f) {
       ->delimiter(',');
   sub->add_flag("--no-fuse", f.no_fuse, "one kernel per node, for bisecting fusion bugs");
   sub->add_option("--gemm", f.gemm,
-                  "GEMM template: auto (default), wgmma (sm_90a; settings e.g. wgmma,cluster=1,"
-                  "tile=256x128,cluster=2n,persistent=0,sum=4,split=2,bn=32,pingpong=1,handoff=half,streamk=1), mma (sm_80+) "
-                  "or simt");
+                  "GEMM template: auto (default), wgmma (sm_90a; comma-separated settings cluster=1|2|2n|2x2, "
+                  "tile=128x256|256x128, persistent=0|1, sum=1|2|4|8, split=1|2|4|8, bn=32|64, pingpong=0|1, "
+                  "handoff=0|half|full, streamk=0|1, e.g. wgmma,tile=256x128,cluster=2n), mma (sm_80+) or simt");
 }
 
 Expected<std::map<std::string, std::int64_t>> parse_dims(const std::vector<std::string>& items) {
