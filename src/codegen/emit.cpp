@@ -266,20 +266,21 @@ void emit_gemm(Builder& b, const EmitOptions& options) {
                            c.smem_bytes);
   b.defines += dim_macro("JF_M", M, "M") + dim_macro("JF_N", N, "N") + dim_macro("JF_K", K, "K");
 
-  if (c.tmpl == GemmTemplate::wgmma && c.x3) {  // the bf16 halves in the kernel's scratch
-    b.tensor_map("tma_a", gemm.inputs[0], c.bm / c.cluster_n, c.bk,
-                 fmt::format("A = {}'s hi half (bf16), box {}x{}", a.name, c.bm / c.cluster_n, c.bk), "x3:a_hi");
-    b.tensor_map("tma_b", gemm.inputs[1], c.bn / c.cluster_m, c.bk,
-                 fmt::format("B = {}'s hi half (bf16), box {}x{}", bv.name, c.bn / c.cluster_m, c.bk), "x3:b_hi");
-    b.tensor_map("tma_a_lo", gemm.inputs[0], c.bm / c.cluster_n, c.bk,
-                 fmt::format("A's lo half, box {}x{}", c.bm / c.cluster_n, c.bk), "x3:a_lo");
-    b.tensor_map("tma_b_lo", gemm.inputs[1], c.bn / c.cluster_m, c.bk,
-                 fmt::format("B's lo half, box {}x{}", c.bn / c.cluster_m, c.bk), "x3:b_lo");
-  } else if (c.tmpl == GemmTemplate::wgmma) {  // first: the struct's 64-byte-aligned members
-    b.tensor_map("tma_a", gemm.inputs[0], c.bm / c.cluster_n, c.bk,
-                 fmt::format("A = {}, box {}x{}", a.name, c.bm / c.cluster_n, c.bk));
-    b.tensor_map("tma_b", gemm.inputs[1], c.bn / c.cluster_m, c.bk,
-                 fmt::format("B = {}, box {}x{}", bv.name, c.bn / c.cluster_m, c.bk));
+  if (c.tmpl == GemmTemplate::wgmma) {  // first: the struct's 64-byte-aligned members
+    // Each CTA of a cluster loads its share of the rows; bf16x3's maps describe the bf16 halves
+    // in the kernel's scratch instead of A and B.
+    const int a_rows = c.bm / c.cluster_n, b_rows = c.bn / c.cluster_m;
+    const char* hi = c.x3 ? "'s hi half (bf16)" : "";
+    b.tensor_map("tma_a", gemm.inputs[0], a_rows, c.bk,
+                 fmt::format("A = {}{}, box {}x{}", a.name, hi, a_rows, c.bk), c.x3 ? "x3:a_hi" : "");
+    b.tensor_map("tma_b", gemm.inputs[1], b_rows, c.bk,
+                 fmt::format("B = {}{}, box {}x{}", bv.name, hi, b_rows, c.bk), c.x3 ? "x3:b_hi" : "");
+    if (c.x3) {
+      b.tensor_map("tma_a_lo", gemm.inputs[0], a_rows, c.bk,
+                   fmt::format("A's lo half, box {}x{}", a_rows, c.bk), "x3:a_lo");
+      b.tensor_map("tma_b_lo", gemm.inputs[1], b_rows, c.bk,
+                   fmt::format("B's lo half, box {}x{}", b_rows, c.bk), "x3:b_lo");
+    }
   }
   b.pointer("a", gemm.inputs[0], false, vec_a ? 16 : 0,
             fmt::format("A = {} {}", a.name, to_string(a.shape)));

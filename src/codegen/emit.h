@@ -3,6 +3,7 @@
 // a template from templates/. Deterministic, byte for byte.
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -39,6 +40,7 @@ struct LaunchConfig {
   int items_per_thread = 0;     // elementwise: elements each thread handles per grid pass
   int cluster_m = 1;            // gemm: CTAs per cluster along M (tiles_m is rounded up to it)
   int cluster_n = 1;            // gemm: CTAs per cluster along N (tiles_n is rounded up to it)
+  int cluster_ctas() const { return std::max(1, cluster_m) * std::max(1, cluster_n); }
   int blocks_per_sm = 0;        // elementwise: grid = min(blocks needed, SMs * this), one resident wave
   bool persistent = false;      // gemm: at most one CTA an SM (whole clusters); CTAs loop over tiles
   int split_k = 1;              // gemm: CTAs a tile (a cluster), each summing a share of K

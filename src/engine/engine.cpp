@@ -310,7 +310,7 @@ Expected<Kernel> Engine::compile(const Graph& graph, const CompileOptions& optio
     cu::DeviceBuffer scratch;
     std::size_t part_offset = 0;
     if (const LaunchConfig& launch = built.sources[i].launch; launch.stream_k) {
-      const int cm = std::max(1, launch.cluster_m) * std::max(1, launch.cluster_n);  // CTAs a cluster
+      const int cm = launch.cluster_ctas();
       JF_ASSIGN_OR_RETURN(const int resident, mod->resident_clusters(cm, launch.threads));
       const StreamKLayout layout = stream_k_layout(launch, std::int64_t(resident) * cm);
       JF_ASSIGN_OR_RETURN(const cu::Api* cu, cu::api());

@@ -235,15 +235,16 @@ Status Kernel::launch_kernels(const TensorMap& tensors, Stream stream, int only)
     std::uint64_t grid = 0;
     if (src.launch.kind == KernelKind::gemm) {
       const std::int64_t cm = std::max(1, src.launch.cluster_m), cn = std::max(1, src.launch.cluster_n);
+      const int ctas = src.launch.cluster_ctas();
       const std::int64_t tiles_m = (m + src.launch.tile_m - 1) / src.launch.tile_m;
       const std::int64_t tiles_n = (n + src.launch.tile_n - 1) / src.launch.tile_n;
       grid = std::uint64_t((tiles_m + cm - 1) / cm * cm) * std::uint64_t((tiles_n + cn - 1) / cn * cn) *
              std::uint64_t(std::max(1, src.launch.split_k));
       // Persistent: one CTA an SM at most (whole clusters), each looping over its tiles.
       if (src.launch.persistent) {
-        JF_ASSIGN_OR_RETURN(const int resident, impl_->modules[i]->resident_clusters(
-                                                    int(cm * cn), src.launch.threads));
-        grid = std::min<std::uint64_t>(grid, std::uint64_t(resident) * std::uint64_t(cm * cn));
+        JF_ASSIGN_OR_RETURN(const int resident,
+                            impl_->modules[i]->resident_clusters(ctas, src.launch.threads));
+        grid = std::min<std::uint64_t>(grid, std::uint64_t(resident) * std::uint64_t(ctas));
       }
     } else {
       const std::int64_t per_block = std::int64_t(src.launch.threads) * src.launch.items_per_thread;
