@@ -1,7 +1,7 @@
 // jitfuse vs cuBLASLt (GEMM + bias) on the example graph, in one process on one GPU.
 //   jitfuse_bench [--out results.json] [--quick] [--only SUBSTR] [--gemm auto|wgmma|mma|simt]
 //                 [--gemm-only]
-// --only keeps the cases whose label ("bf16 ieee 2048x8192x8192") contains SUBSTR; --gemm-only
+// --only (repeatable) keeps the cases whose label ("bf16 ieee 2048x8192x8192") contains any SUBSTR; --gemm-only
 // times the graph's GEMM + bias alone (what the epilogue chain costs is the difference).
 // Large shapes: median of CUDA-event timings after warm-up. Small shapes: a CUDA graph of 50
 // back-to-back launches, time divided by 50. Inputs are random; outputs are not checked here
@@ -12,6 +12,7 @@
 #include <cuda_runtime.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <ctime>
@@ -141,12 +142,13 @@ nlohmann::json timing_json(const jitfuse::cu::Timing& t, double flops) {
 int main(int argc, char** argv) {
   std::string out_path;
   bool quick = false;
-  std::string only, gemm;
+  std::vector<std::string> only;  // a case runs when its label contains any of them (all: none given)
+  std::string gemm;
   bool gemm_only = false;
   for (int i = 1; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--out") && i + 1 < argc) out_path = argv[++i];
     else if (!std::strcmp(argv[i], "--quick")) quick = true;
-    else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) only = argv[++i];
+    else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) only.push_back(argv[++i]);
     else if (!std::strcmp(argv[i], "--gemm") && i + 1 < argc) gemm = argv[++i];
     else if (!std::strcmp(argv[i], "--gemm-only")) gemm_only = true;
     else {
@@ -178,7 +180,11 @@ int main(int argc, char** argv) {
   for (const Case& cs : cases) {
     const std::string label = fmt::format("{} {} {}x{}x{}", cs.dtype, jitfuse::to_string(cs.math),
                                           cs.m, cs.n, cs.k);
-    if (label.find(only) == std::string::npos) continue;
+    if (!only.empty() && std::none_of(only.begin(), only.end(), [&](const std::string& o) {
+          return label.find(o) != std::string::npos;
+        })) {
+      continue;
+    }
     const DType dt = *jitfuse::parse_dtype(cs.dtype);
     const std::size_t es = jitfuse::dtype_size(dt);
     Buffers buf;

@@ -316,19 +316,28 @@ extern "C" __global__ void __launch_bounds__(JF_THREADS) JF_KERNEL_NAME(const jf
   }
 
   // Accumulator fragment: acc[mt][nt] = C[g][2t, 2t+1] and C[g + 8][2t, 2t+1] of that 16x8 tile.
-  const int g = lane / 4, t = lane % 4;
+  // The rolled epilogue (kernels/epilogue.cuh), whatever its length: it measured faster here than
+  // the epilogue inlined on the registers (bf16 4096^3 330 vs 353 us on an H200; bench/NOTES.md).
+  // The stages are free once every warp is past its last k-step, and each warp stages its 16 x 32
+  // chunks in 2 KB of them, in a loop that is not unrolled (a uniform branch names the chunk's
+  // registers).
+  static_assert(JF_WN % 32 == 0, "gemm_mma: the rolled epilogue takes chunks of 32 columns");
+  static_assert(JF_SMEM_BYTES >= (JF_THREADS / 32) * JF_CHUNK_BYTES,
+                "gemm_mma: the rolled epilogue stages 2 KB a warp in the stages' shared memory");
+  constexpr int NCH = JF_WN / 32;
+  const unsigned buf = a_base + warp * JF_CHUNK_BYTES;
+  __syncthreads();
+#pragma unroll 1
+  for (int q = 0; q < MT * NCH; ++q) {
 #pragma unroll
-  for (int mt = 0; mt < MT; ++mt) {
+    for (int mt = 0; mt < MT; ++mt) {
 #pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      const int row = m0 + wm + mt * 16 + h * 8 + g;
-      if (row >= M) continue;
-#pragma unroll
-      for (int nt = 0; nt < NT; ++nt) {
-        const int col = n0 + wn + nt * 8 + 2 * t;
-        if (col + 1 < N) jf_epilogue_pair(p, row, col, acc[mt][nt][2 * h], acc[mt][nt][2 * h + 1]);
-        else if (col < N) jf_epilogue(p, row, col, acc[mt][nt][2 * h]);
+      for (int cc = 0; cc < NCH; ++cc) {
+        if (q == mt * NCH + cc) jf_chunk_store(buf, lane, [&](int i) { return acc[mt][4 * cc + i / 4][i % 4]; });
       }
     }
+    __syncwarp();
+    jf_chunk_epilogue(p, buf, m0 + wm + (q / NCH) * 16, n0 + wn + (q % NCH) * 32, M, N, lane);
+    __syncwarp();
   }
 }

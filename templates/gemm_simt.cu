@@ -176,14 +176,53 @@ extern "C" __global__ void __launch_bounds__(JF_THREADS) JF_KERNEL_NAME(const jf
     __syncthreads();
   }
 
+#if JF_EPILOGUE_INLINE
+  // A short epilogue on a tile inside N: on the registers.
+  if (n0 + JF_BN <= N) {
 #pragma unroll
-  for (int i = 0; i < JF_TM; ++i) {
-    const int row = m0 + (i / 4) * kThreadsM * 4 + ty * 4 + i % 4;
-    if (row >= M) continue;
+    for (int i = 0; i < JF_TM; ++i) {
+      const int row = m0 + (i / 4) * kThreadsM * 4 + ty * 4 + i % 4;
+      if (row >= M) continue;
 #pragma unroll
-    for (int j = 0; j < JF_TN; ++j) {
-      const int col = n0 + (j / 4) * kThreadsN * 4 + tx * 4 + j % 4;
-      if (col < N) jf_epilogue(p, row, col, acc[i][j]);
+      for (int j = 0; j < JF_TN; ++j) {
+        jf_epilogue(p, row, n0 + (j / 4) * kThreadsN * 4 + tx * 4 + j % 4, acc[i][j]);
+      }
+    }
+    return;
+  }
+#endif
+  // Otherwise the rolled epilogue (kernels/epilogue.cuh): the tile in slabs of SR x SC, each
+  // thread's 4 x 4 block of it at (4 ty, 4 tx), staged in the stages' shared memory in a loop that
+  // is not unrolled (a uniform branch names the slab's registers); each thread then applies the
+  // epilogue to 4 consecutive columns at a time, rows of threads in step.
+  constexpr int SR = kThreadsM * 4, SC = kThreadsN * 4;
+  static_assert(SR * SC * 4 <= JF_SMEM_BYTES, "gemm_simt: a slab of the tile must fit the stages' shared memory");
+  float* const slab = as;
+#pragma unroll 1
+  for (int s = 0; s < (JF_TM / 4) * (JF_TN / 4); ++s) {
+    __syncthreads();  // the last reads of the stages (or of the previous slab) are done
+#pragma unroll
+    for (int ig = 0; ig < JF_TM / 4; ++ig) {
+#pragma unroll
+      for (int jg = 0; jg < JF_TN / 4; ++jg) {
+        if (s != ig * (JF_TN / 4) + jg) continue;
+#pragma unroll
+        for (int a = 0; a < 4; ++a) {
+          const float* v = acc[4 * ig + a] + 4 * jg;
+          *reinterpret_cast<f4*>(slab + (ty * 4 + a) * SC + tx * 4) = f4{v[0], v[1], v[2], v[3]};
+        }
+      }
+    }
+    __syncthreads();
+    const int r0 = m0 + (s / (JF_TN / 4)) * SR, c0 = n0 + (s % (JF_TN / 4)) * SC;
+    constexpr int V = JF_EPILOGUE_VEC, GROUPS = SR * SC / V;  // V consecutive columns a thread a pass
+#pragma unroll 1
+    for (int g = threadIdx.x; g < GROUPS; g += JF_THREADS) {
+      const int r = g / (SC / V), c = V * (g % (SC / V)), row = r0 + r, col = c0 + c;
+      float v[V];
+#pragma unroll
+      for (int e = 0; e < V; ++e) v[e] = slab[r * SC + c + e];
+      if (row < M && col < N) jf_epilogue_vec<V>(p, row, col, N, v);
     }
   }
 }

@@ -230,6 +230,37 @@ std::string store_macros(const std::vector<std::string>& stores) {
   return fmt::format("#define JF_STORES {}\n", stores.size()) + list_macro("JF_STORE_PTRS", stores, "out_");
 }
 
+// How a GEMM kernel applies its epilogue (kernels/epilogue.cuh). The rolled path holds
+// JF_EPILOGUE_VEC copies of the epilogue's code; the inline path of the wgmma and SIMT templates
+// for interior tiles holds one per accumulator of a thread (up to 128), so its NVRTC time grows
+// with the epilogue's length: it is taken for short epilogues only, where it measured 3-7% faster
+// than the rolled path on the wgmma template. The mma template always rolls: it measured faster.
+struct EpilogueForm {
+  bool inline_interior = false;
+  std::string note;  // for explain
+};
+
+// Epilogues of at most this many FLOPs an element (OpDef::flops_per_element, summed over the
+// fused ops) run inline on interior tiles: the example's scale, hardtanh and GELU are 11; a
+// sigmoid, mul, add, GELU and exp (18) inlined took 8 s of NVRTC time, 1 s rolled.
+constexpr double kInlineEpilogueFlops = 16;
+
+EpilogueForm epilogue_form(const TypedGraph& g, const KernelPlan& k, GemmTemplate tmpl) {
+  double flops = 0;
+  for (int op : k.ops) flops += g.nodes[op].op->flops_per_element;
+  EpilogueForm f;
+  f.inline_interior = tmpl != GemmTemplate::mma && flops <= kInlineEpilogueFlops;
+  if (f.inline_interior) {
+    f.note = fmt::format("epilogue ({:g} FLOPs an element) inline on interior tiles, rolled on edge tiles", flops);
+  } else {
+    f.note = fmt::format("epilogue ({:g} FLOPs an element) rolled: staged in shared memory and applied "
+                         "in a loop{}", flops,
+                         tmpl == GemmTemplate::mma ? "" : fmt::format(" (over {:g}: keeps NVRTC's time short)",
+                                                                      kInlineEpilogueFlops));
+  }
+  return f;
+}
+
 void emit_gemm(Builder& b, const EmitOptions& options) {
   const TypedGraph& g = b.g;
   const TypedNode& gemm = g.nodes[b.k.gemm];
@@ -264,6 +295,8 @@ void emit_gemm(Builder& b, const EmitOptions& options) {
   }
   b.defines += fmt::format("#define JF_THREADS {}\n#define JF_SMEM_BYTES {}\n", c.threads,
                            c.smem_bytes);
+  const EpilogueForm form = epilogue_form(g, b.k, c.tmpl);
+  b.defines += fmt::format("#define JF_EPILOGUE_INLINE {}\n", form.inline_interior ? 1 : 0);
   b.defines += dim_macro("JF_M", M, "M") + dim_macro("JF_N", N, "N") + dim_macro("JF_K", K, "K");
 
   if (c.tmpl == GemmTemplate::wgmma) {  // first: the struct's 64-byte-aligned members
@@ -312,7 +345,7 @@ void emit_gemm(Builder& b, const EmitOptions& options) {
   b.loads();
   b.ops();
 
-  b.out.config = c.describe() + (c.note.empty() ? "" : "; " + c.note);
+  b.out.config = c.describe() + (c.note.empty() ? "" : "; " + c.note) + "; " + form.note;
   b.out.launch = LaunchConfig{.kind = KernelKind::gemm, .threads = c.threads, .smem_bytes = c.smem_bytes,
                               .tile_m = c.bm, .tile_n = c.bn, .cluster_m = c.cluster_m, .cluster_n = c.cluster_n,
                               .persistent = c.persistent, .split_k = c.split_k, .stream_k = c.stream_k,
