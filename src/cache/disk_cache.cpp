@@ -14,6 +14,7 @@
 
 #include "cache/maintenance.h"
 #include "common/log.h"
+#include "common/text.h"
 
 namespace jitfuse {
 namespace {
@@ -68,7 +69,7 @@ std::uint64_t default_max_bytes() {
   const auto parsed = parse_byte_count(env);
   if (!parsed) {
     log::warn(fmt::format("JITFUSE_CACHE_MAX_BYTES=\"{}\" is not a byte count (e.g. 1073741824, "
-                          "512M, 2G); using 2G", env));
+                          "512M, 2G); using 2G", user_text(env)));
   }
   return parsed ? *parsed : kDefault;
 }

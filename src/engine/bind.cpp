@@ -94,7 +94,7 @@ Expected<Binding> bind_tensors(const TypedGraph& g, const std::vector<KernelSour
       std::vector<std::string> names;
       for (int x : bound) names.push_back(g.values[x].name);
       return bad(fmt::format("tensor '{}' is neither an input nor an output of graph '{}'{}; it "
-                             "takes: {}", name, g.name, did_you_mean(name, names), join(names, ", ")));
+                             "takes: {}", user_text(name), g.name, did_you_mean(name, names), join(names, ", ")));
     }
   }
   for (const Value& v : g.values) b.shapes.push_back(concrete(v.shape, b.dims));

@@ -95,7 +95,7 @@ Status check_keys(const json& obj, const std::string& ptr, std::vector<std::stri
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
       std::vector<std::string> names(allowed.begin(), allowed.end());
       return schema(ptr + "/" + pointer_token(key),
-                    fmt::format("{} has no key '{}'{}; expected {}", what, key,
+                    fmt::format("{} has no key '{}'{}; expected {}", what, user_text(key),
                                 did_you_mean(key, names), join(names, ", ")));
     }
   }
@@ -133,7 +133,7 @@ Expected<Shape> parse_shape(const json& j, const std::string& ptr) {
       const auto sym = d.get<std::string>();
       if (!is_identifier(sym)) {
         return schema(dp, fmt::format("a symbolic dimension must be an identifier such as "
-                                      "\"M\", got \"{}\"", sym));
+                                      "\"M\", got \"{}\"", user_text(sym)));
       }
       shape.push_back(Dim{0, sym});
     } else {
@@ -147,10 +147,10 @@ Expected<Shape> parse_shape(const json& j, const std::string& ptr) {
 Expected<TensorDecl> parse_input(const std::string& name, const json& j, const std::string& ptr) {
   if (!j.is_object()) {
     return schema(ptr, fmt::format("input '{}' must be an object with dtype and shape, got {}",
-                                   name, type_name(j)));
+                                   user_text(name), type_name(j)));
   }
   JF_RETURN_IF_ERROR(check_keys(j, ptr, {"dtype", "shape"}, {"dtype", "shape"},
-                                fmt::format("input '{}'", name)));
+                                fmt::format("input '{}'", user_text(name))));
   TensorDecl decl;
   decl.name = name;
   decl.pointer = ptr;
@@ -158,7 +158,7 @@ Expected<TensorDecl> parse_input(const std::string& name, const json& j, const s
   const auto dt = parse_dtype(dtype);
   if (!dt) {
     return schema(ptr + "/dtype",
-                  fmt::format("dtype must be one of f32, f16, bf16; got \"{}\"{}", dtype,
+                  fmt::format("dtype must be one of f32, f16, bf16; got \"{}\"{}", user_text(dtype),
                               did_you_mean(dtype, std::vector<std::string>{"f32", "f16", "bf16"})));
   }
   decl.dtype = *dt;
@@ -204,7 +204,7 @@ Expected<Node> parse_node(const json& j, const std::string& ptr) {
     } else {
       return make_error(ErrorCode::bad_attribute,
                         fmt::format("attribute '{}' of node '{}' must be a number or a string, "
-                                    "got {}", key, node.name, type_name(value)), ap);
+                                    "got {}", user_text(key), user_text(node.name), type_name(value)), ap);
     }
   }
   return node;

@@ -31,14 +31,14 @@ Expected<ops::Attrs> check_attrs(const Node& node, const ops::OpDef& op) {
       std::vector<std::string> names;
       for (const auto& s : op.attrs) names.emplace_back(s.name);
       return err(ErrorCode::unknown_attribute, ptr,
-                 fmt::format("{} takes no attribute '{}'{}; it takes: {}", op.name, key,
+                 fmt::format("{} takes no attribute '{}'{}; it takes: {}", op.name, user_text(key),
                              did_you_mean(key, names), names.empty() ? "none" : join(names, ", ")));
     }
     if (spec->is_choice()) {
       const auto* s = std::get_if<std::string>(&value);
       if (!s || std::find(spec->choices.begin(), spec->choices.end(), *s) == spec->choices.end()) {
         std::vector<std::string> choices(spec->choices.begin(), spec->choices.end());
-        const std::string got = s ? fmt::format("\"{}\"", *s) : number_text(std::get<double>(value));
+        const std::string got = s ? fmt::format("\"{}\"", user_text(*s)) : number_text(std::get<double>(value));
         return err(ErrorCode::bad_attribute, ptr,
                    fmt::format("node '{}': {} must be one of \"{}\", got {}{}", node.name, key,
                                join(choices, "\", \""), got, s ? did_you_mean(*s, choices) : ""));
@@ -49,7 +49,7 @@ Expected<ops::Attrs> check_attrs(const Node& node, const ops::OpDef& op) {
       if (!d) {
         return err(ErrorCode::bad_attribute, ptr,
                    fmt::format("node '{}': {} must be a number, got \"{}\"", node.name, key,
-                               std::get<std::string>(value)));
+                               user_text(std::get<std::string>(value))));
       }
       // Attributes become f32 literals in the kernel: they must be finite there too.
       if (!std::isfinite(*d) || std::fabs(*d) > std::numeric_limits<float>::max()) {
@@ -102,13 +102,13 @@ class Validator {
     if (!is_identifier(g_.name)) {
       return err(ErrorCode::bad_name, "/name",
                  fmt::format("the graph's name must be an identifier ([A-Za-z_][A-Za-z0-9_]*, "
-                             "at most 64 characters), got \"{}\"", g_.name));
+                             "at most 64 characters), got \"{}\"", user_text(g_.name)));
     }
     for (const TensorDecl& in : g_.inputs) {
       if (!is_identifier(in.name)) {
         return err(ErrorCode::bad_name, in.pointer,
                    fmt::format("input name \"{}\" must be an identifier ([A-Za-z_][A-Za-z0-9_]*)",
-                               in.name));
+                               user_text(in.name)));
       }
       owner_[in.name] = in.pointer;
     }
@@ -116,7 +116,7 @@ class Validator {
       if (!is_identifier(n.name)) {
         return err(ErrorCode::bad_name, n.pointer + "/name",
                    fmt::format("node name \"{}\" must be an identifier ([A-Za-z_][A-Za-z0-9_]*)",
-                               n.name));
+                               user_text(n.name)));
       }
       if (auto it = owner_.find(n.name); it != owner_.end()) {
         return err(ErrorCode::duplicate_name, n.pointer + "/name",
@@ -151,7 +151,7 @@ class Validator {
         std::vector<std::string_view> names = ops::op_names();
         std::vector<std::string> all(names.begin(), names.end());
         return err(ErrorCode::unknown_op, n.pointer + "/op",
-                   fmt::format("node '{}': unknown op \"{}\"{}; known ops: {}", n.name, n.op,
+                   fmt::format("node '{}': unknown op \"{}\"{}; known ops: {}", n.name, user_text(n.op),
                                did_you_mean(n.op, all), join(all, ", ")));
       }
       ops_.push_back(op);
@@ -176,7 +176,7 @@ class Validator {
         } else if (!owner_.count(in.name)) {
           return err(ErrorCode::unknown_name, ptr,
                      fmt::format("node '{}' reads '{}', which is neither an input nor a node{}",
-                                 n.name, in.name, did_you_mean(in.name, known)));
+                                 n.name, user_text(in.name), did_you_mean(in.name, known)));
         }
       }
       if (literals == count && count > 0) {
@@ -305,14 +305,14 @@ class Validator {
       const int v = t_.find(o);
       if (v < 0 || t_.values[v].constant) {
         return err(ErrorCode::unknown_name, ptr,
-                   fmt::format("output '{}' names no node{}", o, did_you_mean(o, node_names)));
+                   fmt::format("output '{}' names no node{}", user_text(o), did_you_mean(o, node_names)));
       }
       if (t_.values[v].producer < 0) {
         return err(ErrorCode::unsupported, ptr,
-                   fmt::format("output '{}' is a graph input; outputs must be computed by nodes", o));
+                   fmt::format("output '{}' is a graph input; outputs must be computed by nodes", user_text(o)));
       }
       if (!seen.insert(o).second) {
-        return err(ErrorCode::duplicate_name, ptr, fmt::format("output '{}' is listed twice", o));
+        return err(ErrorCode::duplicate_name, ptr, fmt::format("output '{}' is listed twice", user_text(o)));
       }
       t_.values[v].is_output = true;
       t_.outputs.push_back(v);
@@ -397,7 +397,7 @@ Expected<TypedGraph> specialize(TypedGraph graph, const std::map<std::string, st
     if (std::find(symbols.begin(), symbols.end(), name) == symbols.end()) {
       return make_error(ErrorCode::bad_option,
                         fmt::format("--dims names '{}', which is not a symbolic dimension of "
-                                    "graph '{}'{}; its symbols: {}", name, graph.name,
+                                    "graph '{}'{}; its symbols: {}", user_text(name), graph.name,
                                     did_you_mean(name, symbols),
                                     symbols.empty() ? "none" : join(symbols, ", ")));
     }
