@@ -114,12 +114,12 @@ struct CliRun {
   std::string out;  // stdout and stderr together
 };
 
-// Runs `jitfuse ARGS` through the shell with its cache in `cache`; `setup` goes first in the same
-// shell (environment assignments such as "X=1 ", or "ulimit -v 1000000; ").
+// Runs `jitfuse ARGS` through the shell with its cache in `cache`; `setup` goes right before the
+// command ("X=1 ", "timeout 60 ", "ulimit -v 1000000; ").
 inline CliRun run_cli(const std::string& args, const std::filesystem::path& cache,
                       const std::string& setup = "") {
-  const std::string cmd = fmt::format("{}JITFUSE_CACHE_DIR='{}' '{}' {} 2>&1", setup, cache.string(),
-                                      JITFUSE_CLI_PATH, args);
+  const std::string cmd = fmt::format("export JITFUSE_CACHE_DIR='{}'; {}'{}' {} 2>&1", cache.string(),
+                                      setup, JITFUSE_CLI_PATH, args);
   CliRun r;
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return r;

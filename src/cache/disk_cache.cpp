@@ -9,10 +9,10 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <thread>
 
 #include "cache/maintenance.h"
+#include "common/file.h"
 #include "common/log.h"
 #include "common/text.h"
 
@@ -82,16 +82,15 @@ std::filesystem::path DiskCache::path(const CacheKey& key) const { return dir_ /
 CacheLookup DiskCache::load(const CacheKey& key) const {
   CacheLookup result;
   const auto file = path(key);
-  std::ifstream in(file, std::ios::binary | std::ios::ate);
-  if (!in) return result;  // a miss
-  const std::streamoff size = in.tellg();
-  std::string bytes(size > 0 ? std::size_t(size) : 0, '\0');
-  in.seekg(0);
-  if (size < 0 || !in.read(bytes.data(), std::streamsize(bytes.size()))) {
-    result.corrupt = "read failed";
+  // Whatever is at the path: a directory, a FIFO or a file larger than an entry can be is
+  // corrupt (store replaces it), not something to read or wait on.
+  auto bytes = read_file(file, {.max_bytes = kMaxEntryBytes});
+  if (!bytes.ok()) {
+    result.corrupt = bytes.error().message;
     return result;
   }
-  auto parsed = parse_entry(bytes);
+  if (!*bytes) return result;  // a miss
+  auto parsed = parse_entry(**bytes);
   if (!parsed) {
     result.corrupt = parsed.error().message;
     return result;
@@ -111,14 +110,22 @@ Status DiskCache::store(const CacheKey& key, const CacheEntry& entry) const {
   if (ec) return cache_error("cannot create the cache directory: " + ec.message(), dir_);
   const std::string bytes = serialize_entry(key.raw, entry);
   const auto target = path(key);
+  if (bytes.size() > kMaxEntryBytes) {
+    return cache_error(fmt::format("the entry is {} bytes, more than the {} an entry may be; not cached",
+                                   bytes.size(), kMaxEntryBytes), target);
+  }
   const auto tmp = temp_path(target);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return cache_error("cannot create a cache entry: " + errno_text(), tmp);
   Status s = write_all(fd, bytes, tmp);
   if (s.ok() && ::fsync(fd) != 0) s = cache_error("cannot flush a cache entry: " + errno_text(), tmp);
   if (::close(fd) != 0 && s.ok()) s = cache_error("cannot close a cache entry: " + errno_text(), tmp);
-  if (s.ok() && ::rename(tmp.c_str(), target.c_str()) != 0) {
-    s = cache_error("cannot rename a cache entry into place: " + errno_text(), target);
+  if (s.ok()) {
+    if (const int err = rename_over(tmp, target); err == EISDIR) {
+      s = cache_error("a directory that is not empty is in the way at the entry's path; remove it", target);
+    } else if (err != 0) {
+      s = cache_error("cannot rename a cache entry into place: " + errno_text(err), target);
+    }
   }
   if (!s.ok()) {
     ::unlink(tmp.c_str());
