@@ -23,7 +23,12 @@ namespace fs = std::filesystem;
 
 constexpr std::int64_t kStaleSeconds = 3600;  // a temporary or lock this old belongs to nobody
 constexpr const char* kTmpTag = ".tmp.";
-constexpr std::uint64_t kStatsReadBytes = std::uint64_t(4) << 20;  // a journal's lines are ~40 bytes
+// The stats journal: stats.log, renamed to stats.log.1 (replacing the older one) once it passes
+// kStatsRotateBytes, so the two hold the last 1-2 MiB of lines (~40 bytes a process).
+constexpr const char* kStatsLog = "stats.log";
+constexpr const char* kStatsOld = "stats.log.1";
+constexpr std::uint64_t kStatsRotateBytes = std::uint64_t(1) << 20;
+constexpr std::uint64_t kStatsReadBytes = 2 * kStatsRotateBytes;  // more only if someone else wrote it
 
 std::int64_t now_seconds() { return std::int64_t(::time(nullptr)); }
 
@@ -214,7 +219,7 @@ Expected<int> clear(const fs::path& dir) {
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     const std::string name = e.path().filename().string();
-    if (!is_entry(e.path()) && !is_temporary(name) && name != "stats.log") continue;
+    if (!is_entry(e.path()) && !is_temporary(name) && name != kStatsLog && name != kStatsOld) continue;
     // unlink takes a file, FIFO or link; rmdir only an empty directory, never anyone's files.
     if (::unlink(e.path().c_str()) == 0 || (errno == EISDIR && ::rmdir(e.path().c_str()) == 0)) ++removed;
   }
@@ -236,21 +241,35 @@ Status append_stats(const fs::path& dir, const EngineStats& s) {
   const std::string line = fmt::format("1 {} {} {} {} {} {:.1f} {:.1f}\n", now_seconds(), s.memory_hits,
                                        s.disk_hits, s.misses, s.corrupt_entries, s.compile_ms, s.saved_ms);
   // O_NONBLOCK: a FIFO at the path would otherwise block this (an Engine's destructor) for good.
-  const int fd = ::open((dir / "stats.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK, 0644);
+  const fs::path log = dir / kStatsLog;
+  const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK, 0644);
   if (fd < 0) return make_error(ErrorCode::cache, "cannot open the stats journal: " + std::string(std::strerror(errno)));
   struct stat st {};
   const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
   const bool ok = regular && ::write(fd, line.data(), line.size()) == ssize_t(line.size());  // one write: atomic
+  const bool full = ok && ::fstat(fd, &st) == 0 && std::uint64_t(st.st_size) > kStatsRotateBytes;
   ::close(fd);
   if (!ok) return make_error(ErrorCode::cache, "cannot append to the stats journal");
+  if (full) {
+    // One process rotates, and only a journal still over the bound: another may just have.
+    // Appends racing the rename land in the renamed file, which is still read.
+    TryLock rotating(dir / "locks" / ".stats");
+    struct stat now {};
+    if (rotating.held() && ::stat(log.c_str(), &now) == 0 && std::uint64_t(now.st_size) > kStatsRotateBytes) {
+      (void)::rename(log.c_str(), (dir / kStatsOld).c_str());
+    }
+  }
   return {};
 }
 
 CacheTotals read_stats(const fs::path& dir) {
   CacheTotals t;
-  auto text = read_file(dir / "stats.log", {.read_bytes = kStatsReadBytes});
-  if (!text.ok() || !*text) return t;
-  std::istringstream in(std::move(**text));
+  std::string lines;
+  for (const char* name : {kStatsOld, kStatsLog}) {
+    auto text = read_file(dir / name, {.read_bytes = kStatsReadBytes});
+    if (text.ok() && *text) lines += **text + "\n";  // a line cut by read_bytes stays apart
+  }
+  std::istringstream in(std::move(lines));
   for (std::string line; std::getline(in, line);) {
     std::istringstream ls(line);
     int version = 0;

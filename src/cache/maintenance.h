@@ -59,9 +59,10 @@ struct CacheTotals {
   double compile_ms = 0;  // NVRTC time spent on misses
   double saved_ms = 0;    // NVRTC time the disk hits avoided (their entries' compile_ms)
 };
-// Appends one process's counters to the directory's stats journal (one O_APPEND write).
+// Appends one process's counters to the directory's stats journal (one O_APPEND write), and
+// rotates a journal over 1 MiB to stats.log.1 (replacing the older one).
 Status append_stats(const std::filesystem::path& dir, const EngineStats& stats);
-// Sums the journal; zeros when there is none.
+// Sums the journal, stats.log.1 and stats.log; zeros when there is none.
 CacheTotals read_stats(const std::filesystem::path& dir);
 
 }  // namespace jitfuse

@@ -205,3 +205,37 @@ TEST_CASE("cache clear removes what sits at entry paths, but not a directory's f
   CHECK_FALSE(fs::exists(tmp.path / "b.sm80.nvrtc13-0.00.jfk"));
   CHECK(fs::exists(tmp.path / "c.sm80.nvrtc13-0.00.jfk/keep.txt"));
 }
+
+TEST_CASE("the stats journal rotates past 1 MiB, and stats reads both halves") {
+  jf_test::TempDir tmp;
+  const fs::path log = tmp.path / "stats.log", old = tmp.path / "stats.log.1";
+  std::string lines;
+  for (int i = 0; i < 30000; ++i) lines += "1 1700000000 1 0 0 0 0.0 0.0\n";  // 870 KB
+  jf_test::write_file(log, lines);
+  EngineStats one;
+  one.misses = 1;
+  REQUIRE(append_stats(tmp.path, one).ok());
+  CHECK_FALSE(fs::exists(old));  // under 1 MiB: one file
+  CHECK(read_stats(tmp.path).processes == 30001);
+
+  jf_test::write_file(log, lines + lines);  // 1.7 MB
+  REQUIRE(append_stats(tmp.path, one).ok());
+  CHECK(fs::exists(old));
+  CHECK_FALSE(fs::exists(log));
+  REQUIRE(append_stats(tmp.path, one).ok());
+  CHECK(fs::file_size(log) < 100);
+  CacheTotals t = read_stats(tmp.path);
+  CHECK(t.processes == 60002);
+  CHECK(t.memory_hits == 60000);
+  CHECK(t.misses == 2);
+
+  // The next rotation drops the oldest half: the journal stays within about 2 MiB.
+  jf_test::write_file(log, lines + lines);
+  REQUIRE(append_stats(tmp.path, one).ok());
+  CHECK(read_stats(tmp.path).processes == 60001);
+  CHECK(fs::file_size(old) < 2 * (1 << 20));
+
+  REQUIRE(clear(tmp.path).ok());
+  CHECK_FALSE(fs::exists(old));
+  CHECK(read_stats(tmp.path).processes == 0);
+}
