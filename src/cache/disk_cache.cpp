@@ -9,7 +9,9 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "cache/maintenance.h"
 #include "common/file.h"
@@ -52,14 +54,24 @@ std::optional<std::filesystem::path> default_cache_dir() {
     const std::string v = c;
     if (v == "off" || v == "0" || v == "false" || v == "no") return std::nullopt;
   }
-  if (const char* d = std::getenv("JITFUSE_CACHE_DIR"); d && *d) return std::filesystem::path(d);
-  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) {
-    return std::filesystem::path(x) / "jitfuse";
+  // An empty variable counts as unset, as the XDG spec has it for XDG_CACHE_HOME: `X=$TYPO` in a
+  // script is more likely than a wish for the current directory. -v says so.
+  std::vector<std::string> empty;
+  auto env = [&](const char* name) -> const char* {
+    const char* v = std::getenv(name);
+    if (v && !*v) empty.emplace_back(name);
+    return v && *v ? v : nullptr;
+  };
+  std::optional<std::filesystem::path> dir;
+  if (const char* d = env("JITFUSE_CACHE_DIR")) dir = std::filesystem::path(d);
+  else if (const char* x = env("XDG_CACHE_HOME")) dir = std::filesystem::path(x) / "jitfuse";
+  else if (const char* h = env("HOME")) dir = std::filesystem::path(h) / ".cache" / "jitfuse";
+  if (!empty.empty()) {
+    log::debug(fmt::format("cache: {} {} set but empty, which counts as unset; the cache directory "
+                           "is {}", join(empty, " and "), empty.size() == 1 ? "is" : "are",
+                           dir ? dir->string() : "none (no disk cache)"));
   }
-  if (const char* h = std::getenv("HOME"); h && *h) {
-    return std::filesystem::path(h) / ".cache" / "jitfuse";
-  }
-  return std::nullopt;
+  return dir;
 }
 
 std::uint64_t default_max_bytes() {

@@ -239,3 +239,24 @@ TEST_CASE("the stats journal rotates past 1 MiB, and stats reads both halves") {
   CHECK_FALSE(fs::exists(old));
   CHECK(read_stats(tmp.path).processes == 0);
 }
+
+TEST_CASE("JITFUSE_CACHE_DIR and XDG_CACHE_HOME set but empty count as unset, and -v says so") {
+  jf_test::ScopedEnv on("JITFUSE_CACHE", std::nullopt);
+  jf_test::ScopedEnv home("HOME", "/home/u");
+  {
+    jf_test::ScopedEnv d("JITFUSE_CACHE_DIR", "");
+    jf_test::ScopedEnv x("XDG_CACHE_HOME", std::nullopt);
+    CHECK(*default_cache_dir() == fs::path("/home/u/.cache/jitfuse"));
+  }
+  {
+    jf_test::ScopedEnv d("JITFUSE_CACHE_DIR", "");
+    jf_test::ScopedEnv x("XDG_CACHE_HOME", "");
+    CHECK(*default_cache_dir() == fs::path("/home/u/.cache/jitfuse"));
+  }
+  jf_test::TempDir tmp;
+  const jf_test::CliRun r = jf_test::run_cli(
+      "-v cache ls", tmp.path, fmt::format("JITFUSE_CACHE_DIR= XDG_CACHE_HOME= HOME='{}' ", tmp.path.string()));
+  CHECK(r.code == 0);
+  CHECK(r.out.find("JITFUSE_CACHE_DIR and XDG_CACHE_HOME are set but empty") != std::string::npos);
+  CHECK(r.out.find("in " + (tmp.path / ".cache/jitfuse").string()) != std::string::npos);
+}
