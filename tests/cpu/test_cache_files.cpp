@@ -260,3 +260,28 @@ TEST_CASE("JITFUSE_CACHE_DIR and XDG_CACHE_HOME set but empty count as unset, an
   CHECK(r.out.find("JITFUSE_CACHE_DIR and XDG_CACHE_HOME are set but empty") != std::string::npos);
   CHECK(r.out.find("in " + (tmp.path / ".cache/jitfuse").string()) != std::string::npos);
 }
+
+TEST_CASE("cache clear does what its help says: entries, temporaries, locks, tuning records, journal") {
+  jf_test::TempDir tmp;
+  const fs::path graph = tmp.path / "g.json", cache = tmp.path / "cache";
+  jf_test::write_file(graph, kGraph);
+  REQUIRE(compile(graph, cache).code == 0);
+  jf_test::write_file(cache / ".x.jfk.tmp.host.1.0", "");
+  fs::create_directories(cache / "locks");
+  jf_test::write_file(cache / "locks" / "x.jfk.lock", "");
+  TuneRecord rec;
+  rec.key = tune_key({"source"});
+  rec.gemm = "simt";
+  REQUIRE(save_tune_record(cache, rec).ok());
+  jf_test::write_file(cache / "stats.log.1", "1 1 0 0 1 0 0.0 0.0\n");
+  jf_test::write_file(cache / "notes.txt", "not jitfuse's");
+
+  const std::string help = jf_test::run_cli("cache clear --help", cache).out;
+  for (const char* what : {"entry", "temporary", "lock", "tuning record", "stats journal"}) {
+    CHECK_MESSAGE(help.find(what) != std::string::npos, what);
+  }
+  REQUIRE(jf_test::run_cli("cache clear", cache).code == 0);
+  std::vector<std::string> left;
+  for (const auto& e : fs::recursive_directory_iterator(cache)) left.push_back(e.path().filename().string());
+  CHECK(left == std::vector<std::string>{"notes.txt"});
+}
