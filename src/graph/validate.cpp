@@ -9,13 +9,12 @@
 
 #include "common/text.h"
 #include "graph/dims.h"
+#include "graph/limits.h"
 #include "graph/shapes.h"
 #include "graph/typed_graph.h"
 
 namespace jitfuse {
 namespace {
-
-constexpr std::int64_t kMaxElements = std::int64_t(1) << 48;
 
 Error err(ErrorCode code, std::string pointer, std::string message) {
   return make_error(code, std::move(message), std::move(pointer));
@@ -94,6 +93,8 @@ class Validator {
     JF_RETURN_IF_ERROR(check_outputs());
     JF_RETURN_IF_ERROR(check_unused());
     for (Value& v : t_.values) v.shape = dims_.canonical(v.shape);
+    // Again with the symbols unified: one that takes a size fixed elsewhere now counts it.
+    JF_RETURN_IF_ERROR(check_limits());
     return std::move(t_);
   }
 
@@ -253,17 +254,11 @@ class Validator {
   Status build(const std::vector<int>& order) {
     t_.name = g_.name;
     for (const TensorDecl& in : g_.inputs) {
-      // Sizes multiply into int64 byte counts everywhere downstream: keep them far from overflow.
-      double elements = 1;
-      for (const Dim& d : in.shape) elements *= d.is_symbolic() ? 1.0 : double(d.size);
-      if (elements > double(kMaxElements)) {
-        return err(ErrorCode::schema, in.pointer + "/shape",
-                   fmt::format("input '{}' {} has {:.3g} elements; at most 2^48 are supported",
-                               in.name, to_string(in.shape), elements));
-      }
       t_.inputs.push_back(int(t_.values.size()));
       t_.values.push_back(Value{in.name, in.dtype, in.shape, -1, {}, false, in.pointer});
     }
+    // The inputs' sizes first, as declared, so that the error points at the number written.
+    JF_RETURN_IF_ERROR(check_limits());
     for (int i : order) {
       const Node& n = g_.nodes[i];
       TypedNode tn{ops_[i], n.name, {}, -1, attrs_[i], n.pointer};
@@ -279,7 +274,18 @@ class Validator {
       for (int v : tn.inputs) t_.values[v].consumers.push_back(int(t_.nodes.size()));
       t_.nodes.push_back(std::move(tn));
     }
-    return {};
+    return check_limits();
+  }
+
+  // The first size beyond what the kernels address (graph/limits.h), at the declaration that
+  // holds it: an input's shape or dimension, else the node.
+  Status check_limits() {
+    const auto problem = check_sizes(t_, {});
+    if (!problem) return {};
+    const Value& v = t_.values[problem->value];
+    std::string ptr = v.pointer;
+    if (v.is_input()) ptr += problem->dim < 0 ? "/shape" : fmt::format("/shape/{}", problem->dim);
+    return err(ErrorCode::unsupported, ptr, problem->message);
   }
 
   // A number literal becomes a value of shape [] named c0, c1, ... (skipping taken names).
@@ -401,11 +407,15 @@ Expected<TypedGraph> specialize(TypedGraph graph, const std::map<std::string, st
                                     did_you_mean(name, symbols),
                                     symbols.empty() ? "none" : join(symbols, ", ")));
     }
-    if (value < 1 || value > std::numeric_limits<std::int32_t>::max()) {
+    if (value < 1) {
       return make_error(ErrorCode::bad_option,
-                        fmt::format("--dims {}={}: a dimension must be between 1 and 2^31-1",
-                                    name, value));
+                        fmt::format("--dims {}={}: a dimension must be at least 1", name, value));
     }
+  }
+  if (auto problem = check_sizes(graph, dims)) {
+    std::vector<std::string> given;
+    for (const auto& [name, value] : dims) given.push_back(fmt::format("{}={}", name, value));
+    return make_error(ErrorCode::bad_option, fmt::format("--dims {}: {}", join(given, ","), problem->message));
   }
   for (Value& v : graph.values) {
     for (Dim& d : v.shape) {
