@@ -4,6 +4,9 @@
 
 #include <fmt/format.h>
 
+#include <sys/wait.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -102,5 +105,32 @@ struct GemmGraph {
   }
   jitfuse::Graph graph() const { return *jitfuse::parse_graph(json()); }
 };
+
+#ifdef JITFUSE_CLI_PATH
+// What a run of the command line did.
+struct CliRun {
+  int code = -1;    // the exit code; -1 when a signal ended it
+  int signal = 0;   // the signal that ended it, if one did
+  std::string out;  // stdout and stderr together
+};
+
+// Runs `jitfuse ARGS` through the shell with its cache in `cache`; `setup` goes right before the
+// command ("X=1 ", "timeout 60 ", "ulimit -v 1000000; ").
+inline CliRun run_cli(const std::string& args, const std::filesystem::path& cache,
+                      const std::string& setup = "") {
+  const std::string cmd = fmt::format("export JITFUSE_CACHE_DIR='{}'; {}'{}' {} 2>&1", cache.string(),
+                                      setup, JITFUSE_CLI_PATH, args);
+  CliRun r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  if (!p) return r;
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
+  const int status = ::pclose(p);
+  if (WIFEXITED(status)) r.code = WEXITSTATUS(status);
+  // The shell reports a child killed by signal s as exit code 128 + s.
+  if (r.code > 128 && r.code < 160) r.signal = r.code - 128;
+  return r;
+}
+#endif
 
 }  // namespace jf_test

@@ -9,11 +9,14 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "cache/maintenance.h"
+#include "common/file.h"
 #include "common/log.h"
+#include "common/text.h"
 
 namespace jitfuse {
 namespace {
@@ -51,14 +54,24 @@ std::optional<std::filesystem::path> default_cache_dir() {
     const std::string v = c;
     if (v == "off" || v == "0" || v == "false" || v == "no") return std::nullopt;
   }
-  if (const char* d = std::getenv("JITFUSE_CACHE_DIR"); d && *d) return std::filesystem::path(d);
-  if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) {
-    return std::filesystem::path(x) / "jitfuse";
+  // An empty variable counts as unset, as the XDG spec has it for XDG_CACHE_HOME: `X=$TYPO` in a
+  // script is more likely than a wish for the current directory. -v says so.
+  std::vector<std::string> empty;
+  auto env = [&](const char* name) -> const char* {
+    const char* v = std::getenv(name);
+    if (v && !*v) empty.emplace_back(name);
+    return v && *v ? v : nullptr;
+  };
+  std::optional<std::filesystem::path> dir;
+  if (const char* d = env("JITFUSE_CACHE_DIR")) dir = std::filesystem::path(d);
+  else if (const char* x = env("XDG_CACHE_HOME")) dir = std::filesystem::path(x) / "jitfuse";
+  else if (const char* h = env("HOME")) dir = std::filesystem::path(h) / ".cache" / "jitfuse";
+  if (!empty.empty()) {
+    log::debug(fmt::format("cache: {} {} set but empty, which counts as unset; the cache directory "
+                           "is {}", join(empty, " and "), empty.size() == 1 ? "is" : "are",
+                           dir ? dir->string() : "none (no disk cache)"));
   }
-  if (const char* h = std::getenv("HOME"); h && *h) {
-    return std::filesystem::path(h) / ".cache" / "jitfuse";
-  }
-  return std::nullopt;
+  return dir;
 }
 
 std::uint64_t default_max_bytes() {
@@ -68,7 +81,7 @@ std::uint64_t default_max_bytes() {
   const auto parsed = parse_byte_count(env);
   if (!parsed) {
     log::warn(fmt::format("JITFUSE_CACHE_MAX_BYTES=\"{}\" is not a byte count (e.g. 1073741824, "
-                          "512M, 2G); using 2G", env));
+                          "512M, 2G); using 2G", user_text(env)));
   }
   return parsed ? *parsed : kDefault;
 }
@@ -81,16 +94,15 @@ std::filesystem::path DiskCache::path(const CacheKey& key) const { return dir_ /
 CacheLookup DiskCache::load(const CacheKey& key) const {
   CacheLookup result;
   const auto file = path(key);
-  std::ifstream in(file, std::ios::binary | std::ios::ate);
-  if (!in) return result;  // a miss
-  const std::streamoff size = in.tellg();
-  std::string bytes(size > 0 ? std::size_t(size) : 0, '\0');
-  in.seekg(0);
-  if (size < 0 || !in.read(bytes.data(), std::streamsize(bytes.size()))) {
-    result.corrupt = "read failed";
+  // Whatever is at the path: a directory, a FIFO or a file larger than an entry can be is
+  // corrupt (store replaces it), not something to read or wait on.
+  auto bytes = read_file(file, {.max_bytes = kMaxEntryBytes});
+  if (!bytes.ok()) {
+    result.corrupt = bytes.error().message;
     return result;
   }
-  auto parsed = parse_entry(bytes);
+  if (!*bytes) return result;  // a miss
+  auto parsed = parse_entry(**bytes);
   if (!parsed) {
     result.corrupt = parsed.error().message;
     return result;
@@ -110,14 +122,22 @@ Status DiskCache::store(const CacheKey& key, const CacheEntry& entry) const {
   if (ec) return cache_error("cannot create the cache directory: " + ec.message(), dir_);
   const std::string bytes = serialize_entry(key.raw, entry);
   const auto target = path(key);
+  if (bytes.size() > kMaxEntryBytes) {
+    return cache_error(fmt::format("the entry is {} bytes, more than the {} an entry may be; not cached",
+                                   bytes.size(), kMaxEntryBytes), target);
+  }
   const auto tmp = temp_path(target);
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return cache_error("cannot create a cache entry: " + errno_text(), tmp);
   Status s = write_all(fd, bytes, tmp);
   if (s.ok() && ::fsync(fd) != 0) s = cache_error("cannot flush a cache entry: " + errno_text(), tmp);
   if (::close(fd) != 0 && s.ok()) s = cache_error("cannot close a cache entry: " + errno_text(), tmp);
-  if (s.ok() && ::rename(tmp.c_str(), target.c_str()) != 0) {
-    s = cache_error("cannot rename a cache entry into place: " + errno_text(), target);
+  if (s.ok()) {
+    if (const int err = rename_over(tmp, target); err == EISDIR) {
+      s = cache_error("a directory that is not empty is in the way at the entry's path; remove it", target);
+    } else if (err != 0) {
+      s = cache_error("cannot rename a cache entry into place: " + errno_text(err), target);
+    }
   }
   if (!s.ok()) {
     ::unlink(tmp.c_str());

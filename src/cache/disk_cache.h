@@ -20,7 +20,8 @@ struct CacheLookup {
 };
 
 // The cache directory chosen by the environment: $JITFUSE_CACHE_DIR, $XDG_CACHE_HOME/jitfuse,
-// ~/.cache/jitfuse; nullopt when JITFUSE_CACHE is off/0/false/no, or nothing is set.
+// ~/.cache/jitfuse, a variable set but empty counting as unset (logged at debug level); nullopt
+// when JITFUSE_CACHE is off/0/false/no, or nothing is set.
 std::optional<std::filesystem::path> default_cache_dir();
 // The size bound: $JITFUSE_CACHE_MAX_BYTES (a byte count, or with a K, M or G suffix), else 2 GiB.
 std::uint64_t default_max_bytes();

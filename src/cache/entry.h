@@ -40,6 +40,9 @@ struct ParsedEntry {
 Expected<EntryInfo> parse_entry_info(std::string_view prefix);
 // The bytes parse_entry_info needs at most (metadata is a few short lines).
 inline constexpr std::size_t kEntryInfoBytes = 4096;
+// The largest entry stored, and so the largest file read as one: a kernel's cubin and PTX are
+// kilobytes to a few megabytes. A bigger file at an entry's path is corrupt, never read.
+inline constexpr std::uint64_t kMaxEntryBytes = std::uint64_t(64) << 20;
 
 // Parses and checks an entry's bytes: magic, format version, sizes and checksum. The error's
 // message says what is wrong (truncated, garbage, another version, checksum mismatch).

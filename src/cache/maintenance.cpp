@@ -12,8 +12,9 @@
 #include <charconv>
 #include <csignal>
 #include <cstring>
-#include <fstream>
 #include <sstream>
+
+#include "common/file.h"
 
 namespace jitfuse {
 namespace {
@@ -22,6 +23,12 @@ namespace fs = std::filesystem;
 
 constexpr std::int64_t kStaleSeconds = 3600;  // a temporary or lock this old belongs to nobody
 constexpr const char* kTmpTag = ".tmp.";
+// The stats journal: stats.log, renamed to stats.log.1 (replacing the older one) once it passes
+// kStatsRotateBytes, so the two hold the last 1-2 MiB of lines (~40 bytes a process).
+constexpr const char* kStatsLog = "stats.log";
+constexpr const char* kStatsOld = "stats.log.1";
+constexpr std::uint64_t kStatsRotateBytes = std::uint64_t(1) << 20;
+constexpr std::uint64_t kStatsReadBytes = 2 * kStatsRotateBytes;  // more only if someone else wrote it
 
 std::int64_t now_seconds() { return std::int64_t(::time(nullptr)); }
 
@@ -115,29 +122,42 @@ fs::path temp_path(const fs::path& target) {
                                             host_name(), ::getpid(), counter++);
 }
 
+int rename_over(const fs::path& from, const fs::path& to) {
+  if (::rename(from.c_str(), to.c_str()) == 0) return 0;
+  if (errno != EISDIR) return errno;
+  // rename(2) cannot replace a directory with a file; rmdir removes only an empty one.
+  if (::rmdir(to.c_str()) != 0) return errno == ENOTEMPTY || errno == EEXIST ? EISDIR : errno;
+  return ::rename(from.c_str(), to.c_str()) == 0 ? 0 : errno;
+}
+
 std::vector<ListedEntry> list_entries(const fs::path& dir, bool verify) {
   std::vector<ListedEntry> out;
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
-    if (!e.is_regular_file() || !is_entry(e.path())) continue;
+    if (!is_entry(e.path())) continue;
     ListedEntry l;
     l.path = e.path();
-    l.size = e.file_size(ec);
+    std::error_code size_ec;
+    l.size = e.is_regular_file(size_ec) ? e.file_size(size_ec) : 0;
     l.last_used = mtime_seconds(e.path());
-    std::ifstream in(e.path(), std::ios::binary);
+    // Whatever is at the path: a directory, a FIFO or an 8 GB file is a problem, not a read.
+    auto bytes = read_file(e.path(), {.max_bytes = kMaxEntryBytes, .read_bytes = verify ? kMaxEntryBytes : kEntryInfoBytes});
+    if (!bytes.ok() || !*bytes) {
+      l.problem = bytes.ok() ? "it vanished while listed" : bytes.error().message;
+      if (e.is_directory(size_ec) && !fs::is_empty(e.path(), size_ec)) {
+        l.problem += "; it is not empty, so jitfuse leaves it: remove it yourself";
+      }
+      out.push_back(std::move(l));
+      continue;
+    }
     if (!verify) {
-      std::string head(kEntryInfoBytes, '\0');
-      in.read(head.data(), std::streamsize(head.size()));
-      head.resize(std::size_t(in.gcount()));
-      auto info = parse_entry_info(head);
+      auto info = parse_entry_info(**bytes);
       if (info) l.info = *info;
       else l.problem = info.error().message;
       out.push_back(std::move(l));
       continue;
     }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    auto parsed = parse_entry(ss.str());
+    auto parsed = parse_entry(**bytes);
     if (!parsed) {
       l.problem = parsed.error().message;
     } else {
@@ -199,9 +219,9 @@ Expected<int> clear(const fs::path& dir) {
   std::error_code ec;
   for (const auto& e : fs::directory_iterator(dir, ec)) {
     const std::string name = e.path().filename().string();
-    if (e.is_regular_file() && (is_entry(e.path()) || is_temporary(name) || name == "stats.log")) {
-      if (::unlink(e.path().c_str()) == 0) ++removed;
-    }
+    if (!is_entry(e.path()) && !is_temporary(name) && name != kStatsLog && name != kStatsOld) continue;
+    // unlink takes a file, FIFO or link; rmdir only an empty directory, never anyone's files.
+    if (::unlink(e.path().c_str()) == 0 || (errno == EISDIR && ::rmdir(e.path().c_str()) == 0)) ++removed;
   }
   if (ec && ec != std::errc::no_such_file_or_directory) {
     Error e = make_error(ErrorCode::cache, "cannot list the cache directory: " + ec.message());
@@ -220,17 +240,36 @@ Expected<int> clear(const fs::path& dir) {
 Status append_stats(const fs::path& dir, const EngineStats& s) {
   const std::string line = fmt::format("1 {} {} {} {} {} {:.1f} {:.1f}\n", now_seconds(), s.memory_hits,
                                        s.disk_hits, s.misses, s.corrupt_entries, s.compile_ms, s.saved_ms);
-  const int fd = ::open((dir / "stats.log").c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  // O_NONBLOCK: a FIFO at the path would otherwise block this (an Engine's destructor) for good.
+  const fs::path log = dir / kStatsLog;
+  const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NONBLOCK, 0644);
   if (fd < 0) return make_error(ErrorCode::cache, "cannot open the stats journal: " + std::string(std::strerror(errno)));
-  const bool ok = ::write(fd, line.data(), line.size()) == ssize_t(line.size());  // one write: atomic
+  struct stat st {};
+  const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  const bool ok = regular && ::write(fd, line.data(), line.size()) == ssize_t(line.size());  // one write: atomic
+  const bool full = ok && ::fstat(fd, &st) == 0 && std::uint64_t(st.st_size) > kStatsRotateBytes;
   ::close(fd);
   if (!ok) return make_error(ErrorCode::cache, "cannot append to the stats journal");
+  if (full) {
+    // One process rotates, and only a journal still over the bound: another may just have.
+    // Appends racing the rename land in the renamed file, which is still read.
+    TryLock rotating(dir / "locks" / ".stats");
+    struct stat now {};
+    if (rotating.held() && ::stat(log.c_str(), &now) == 0 && std::uint64_t(now.st_size) > kStatsRotateBytes) {
+      (void)::rename(log.c_str(), (dir / kStatsOld).c_str());
+    }
+  }
   return {};
 }
 
 CacheTotals read_stats(const fs::path& dir) {
   CacheTotals t;
-  std::ifstream in(dir / "stats.log");
+  std::string lines;
+  for (const char* name : {kStatsOld, kStatsLog}) {
+    auto text = read_file(dir / name, {.read_bytes = kStatsReadBytes});
+    if (text.ok() && *text) lines += **text + "\n";  // a line cut by read_bytes stays apart
+  }
+  std::istringstream in(std::move(lines));
   for (std::string line; std::getline(in, line);) {
     std::istringstream ls(line);
     int version = 0;

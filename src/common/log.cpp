@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <string>
 
+#include "common/text.h"
+
 namespace jitfuse::log {
 namespace {
 
@@ -29,8 +31,16 @@ spdlog::logger& logger() {
 
 void set_verbose(bool on) { logger().set_level(on ? spdlog::level::debug : spdlog::level::warn); }
 bool verbose() { return logger().should_log(spdlog::level::debug); }
-void debug(std::string_view message) { logger().debug("{}", message); }
-void info(std::string_view message) { logger().info("{}", message); }
-void warn(std::string_view message) { logger().warn("{}", message); }
+// Every line goes through terminal_text: a message may quote a path or a value from the
+// environment, and no such text may drive the terminal.
+void debug(std::string_view message) {
+  if (logger().should_log(spdlog::level::debug)) logger().debug("{}", terminal_text(message));
+}
+void info(std::string_view message) {
+  if (logger().should_log(spdlog::level::info)) logger().info("{}", terminal_text(message));
+}
+void warn(std::string_view message) {
+  if (logger().should_log(spdlog::level::warn)) logger().warn("{}", terminal_text(message));
+}
 
 }  // namespace jitfuse::log

@@ -26,13 +26,86 @@ std::size_t edit_distance(std::string_view a, std::string_view b) {
   return d[a.size()][b.size()];
 }
 
+// The length of the UTF-8 sequence at the start of `s`, or 0 if it is not a valid one (overlong,
+// a surrogate, past U+10FFFF, cut short) or encodes a C1 control character (U+0080-U+009F).
+std::size_t utf8_length(std::string_view s) {
+  const auto b = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
+  const unsigned char c = b(0);
+  std::size_t n = 0;
+  char32_t cp = 0;
+  if (c >= 0xc2 && c <= 0xdf) n = 2, cp = c & 0x1f;
+  else if (c >= 0xe0 && c <= 0xef) n = 3, cp = c & 0x0f;
+  else if (c >= 0xf0 && c <= 0xf4) n = 4, cp = c & 0x07;
+  else return 0;
+  if (s.size() < n) return 0;
+  for (std::size_t i = 1; i < n; ++i) {
+    if ((b(i) & 0xc0) != 0x80) return 0;
+    cp = (cp << 6) | (b(i) & 0x3f);
+  }
+  const char32_t min[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (cp < min[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp <= 0x9f) return 0;
+  return n;
+}
+
+// Appends `text` with what a terminal would act on escaped as \xNN; `keep` lists the control
+// characters left alone, `backslash` whether a backslash is doubled. Stops after `cap` bytes of
+// `text`; returns how many it took.
+std::size_t append_escaped(std::string& out, std::string_view text, std::size_t cap,
+                           std::string_view keep, bool backslash) {
+  std::size_t i = 0;
+  while (i < text.size() && i < cap) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x80) {
+      const std::size_t n = utf8_length(text.substr(i));
+      if (n > 0 && i + n <= cap) {
+        out.append(text.substr(i, n));
+        i += n;
+        continue;
+      }
+      if (n > 0) break;  // a whole character does not fit under the cap
+    }
+    if (c == '\\' && backslash) out += "\\\\";
+    else if (c >= 0x20 && c < 0x7f) out += char(c);
+    else if (keep.find(char(c)) != std::string_view::npos) out += char(c);
+    else out += fmt::format("\\x{:02x}", c);
+    ++i;
+  }
+  return i;
+}
+
 }  // namespace
+
+std::string user_text(std::string_view text, std::size_t cap) {
+  std::string out;
+  if (append_escaped(out, text, cap, "", true) < text.size()) {
+    out += fmt::format("...({} bytes)", text.size());
+  }
+  return out;
+}
+
+std::string terminal_text(std::string_view text, std::size_t line_cap) {
+  std::string out;
+  for (std::size_t at = 0; at <= text.size();) {
+    const std::size_t nl = std::min(text.find('\n', at), text.size());
+    const std::string_view line = text.substr(at, nl - at);
+    if (append_escaped(out, line, line_cap, "\t", false) < line.size()) {
+      out += fmt::format("...(a line of {} bytes)", line.size());
+    }
+    if (nl == text.size()) break;
+    out += '\n';
+    at = nl + 1;
+  }
+  return out;
+}
 
 std::string did_you_mean(std::string_view word, std::span<const std::string_view> candidates) {
   std::string_view best;
   std::size_t best_d = word.size() / 3 + 1;  // a third of the word may be wrong, at least 1
   auto length_gap = [&](std::string_view c) { return c.size() > word.size() ? c.size() - word.size() : word.size() - c.size(); };
   for (std::string_view c : candidates) {
+    // The edits are at least the difference in length: skip the quadratic distance when that
+    // alone rules c out (a 10 MB word costs nothing).
+    if (length_gap(c) > best_d) continue;
     const std::size_t d = edit_distance(word, c);
     if (d == 0 || d > best_d) continue;
     // Closer wins; on a tie, the candidate of the word's length (a typo more than a missing letter).

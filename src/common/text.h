@@ -1,4 +1,5 @@
-// Small string helpers shared by the stages: suggestions, JSON pointers, literals.
+// Small string helpers shared by the stages: suggestions, JSON pointers, literals, and user
+// text made safe to print.
 #pragma once
 
 #include <span>
@@ -12,6 +13,15 @@ namespace jitfuse {
 std::string did_you_mean(std::string_view word, std::span<const std::string_view> candidates);
 // The same, for a list of owned strings.
 std::string did_you_mean(std::string_view word, const std::vector<std::string>& candidates);
+// `text` (a name, key or value from a graph, the command line or an API caller) as a message may
+// show it: control characters (C0, DEL, C1) and bytes that are not UTF-8 become \xNN, a backslash
+// becomes \\, and past `cap` bytes it is cut with the full length noted ("aaaa...(10485760
+// bytes)"), so that no input can fill a terminal or drive it. Adds no quotes.
+std::string user_text(std::string_view text, std::size_t cap = 64);
+// A composed message (an Error's text, NVRTC's log) made safe for a terminal, the last guard
+// before printing: as user_text, but backslashes stay as they are and newlines and tabs too, and
+// each line is cut at `line_cap` bytes.
+std::string terminal_text(std::string_view text, std::size_t line_cap = 4096);
 // Escapes one JSON pointer token ("a/b" -> "a~1b").
 std::string pointer_token(std::string_view token);
 // Joins items with a separator.

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "common/text.h"
+#include "graph/limits.h"
 
 namespace jitfuse {
 namespace {
@@ -33,12 +34,6 @@ Status bind_one(const TypedGraph& g, const Value& v, const Tensor& t, Binding& b
   if (t.shape.size() != v.shape.size()) {
     return bad(fmt::format("tensor '{}' has shape {}, but the graph declares it {}", v.name,
                            shape_text(t.shape), to_string(v.shape)));
-  }
-  double elements = 1;
-  for (std::int64_t d : t.shape) elements *= double(d);
-  if (elements > double(std::int64_t(1) << 48)) {
-    return bad(fmt::format("tensor '{}' {} has {:.3g} elements; at most 2^48 are supported", v.name,
-                           shape_text(t.shape), elements));
   }
   for (std::size_t i = 0; i < v.shape.size(); ++i) {
     const Dim& d = v.shape[i];
@@ -94,8 +89,14 @@ Expected<Binding> bind_tensors(const TypedGraph& g, const std::vector<KernelSour
       std::vector<std::string> names;
       for (int x : bound) names.push_back(g.values[x].name);
       return bad(fmt::format("tensor '{}' is neither an input nor an output of graph '{}'{}; it "
-                             "takes: {}", name, g.name, did_you_mean(name, names), join(names, ", ")));
+                             "takes: {}", user_text(name), g.name, did_you_mean(name, names), join(names, ", ")));
     }
+  }
+  // Before any size is multiplied: the symbols' sizes against what the kernels address.
+  if (auto problem = check_sizes(g, b.dims)) {
+    std::vector<std::string> bound_dims;
+    for (const auto& [name, size] : b.dims) bound_dims.push_back(fmt::format("{}={}", name, size));
+    return bad(fmt::format("{} (the tensors' shapes bind {})", problem->message, join(bound_dims, ", ")));
   }
   for (const Value& v : g.values) b.shapes.push_back(concrete(v.shape, b.dims));
 

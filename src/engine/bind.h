@@ -1,5 +1,6 @@
 // bind_tensors: the caller's tensors -> concrete shapes, symbol values and pointers for one launch.
-// Checks presence, dtype, rank, sizes, null pointers, alignment and overlap. Needs no GPU.
+// Checks presence, dtype, rank, sizes (against the graph and graph/limits.h), null pointers,
+// alignment and overlap. Needs no GPU.
 #pragma once
 
 #include <cstdint>

@@ -97,27 +97,19 @@ Status grow_scratch(const cu::Api* cu, cu::DeviceBuffer& buf, std::size_t bytes,
   return {};
 }
 
-Expected<std::int64_t> dim_value(const Built& k, const KernelPlan& plan, const Binding& b,
-                                 const std::string& dim) {
+// A scalar parameter's value at the bound shapes. bind_tensors checked them against what the
+// kernel addresses (graph/limits.h): a GEMM's M, N and K fit its 32-bit ints.
+std::int64_t dim_value(const Built& k, const KernelPlan& plan, const Binding& b, const std::string& dim) {
   if (dim == "numel") return numel(b.shapes[plan.space]);
   if (dim.starts_with("sym:")) return b.dims.at(dim.substr(4));
   const TypedNode& gemm = k.graph.nodes[plan.gemm];
   const auto& a = b.shapes[gemm.inputs[0]];
-  const std::int64_t v = dim == "M" ? a[0] : dim == "K" ? a[1] : b.shapes[gemm.output][1];
-  if (v > std::numeric_limits<std::int32_t>::max()) {
-    return make_error(ErrorCode::bad_launch,
-                      fmt::format("gemm '{}': {}={} exceeds the 2^31-1 this kernel supports",
-                                  gemm.name, dim, v));
-  }
-  return v;
+  return dim == "M" ? a[0] : dim == "K" ? a[1] : b.shapes[gemm.output][1];
 }
 
 // bf16x3's scratch layout for kernel `plan` at the bound shapes.
-Expected<X3Layout> x3_layout_of(const Built& k, const KernelPlan& plan, const Binding& b) {
-  JF_ASSIGN_OR_RETURN(const std::int64_t m, dim_value(k, plan, b, "M"));
-  JF_ASSIGN_OR_RETURN(const std::int64_t n, dim_value(k, plan, b, "N"));
-  JF_ASSIGN_OR_RETURN(const std::int64_t kk, dim_value(k, plan, b, "K"));
-  return x3_layout(m, n, kk);
+X3Layout x3_layout_of(const Built& k, const KernelPlan& plan, const Binding& b) {
+  return x3_layout(dim_value(k, plan, b, "M"), dim_value(k, plan, b, "N"), dim_value(k, plan, b, "K"));
 }
 
 }  // namespace
@@ -132,8 +124,7 @@ Expected<std::size_t> Kernel::workspace_bytes(const TensorMap& tensors) const {
   std::size_t total = workspace_layout(k, b).second;
   for (std::size_t i = 0; i < k.sources.size(); ++i) {
     if (!k.sources[i].launch.x3) continue;
-    JF_ASSIGN_OR_RETURN(const X3Layout x3, x3_layout_of(k, k.plan.kernels[i], b));
-    total += x3.bytes;
+    total += x3_layout_of(k, k.plan.kernels[i], b).bytes;
   }
   return total;
 }
@@ -177,7 +168,7 @@ Status Kernel::launch_kernels(const TensorMap& tensors, Stream stream, int only)
     // bf16x3: the kernel's scratch for A's and B's bf16 halves, grown to this launch's shapes.
     X3Layout x3;
     if (src.launch.x3) {
-      JF_ASSIGN_OR_RETURN(x3, x3_layout_of(k, plan, b));
+      x3 = x3_layout_of(k, plan, b);
       if (!ws_lock.owns_lock()) ws_lock = std::unique_lock(impl_->workspace_mu);
       cu::DeviceBuffer& buf = impl_->x3[i];
       bool grown = false;
@@ -217,7 +208,7 @@ Status Kernel::launch_kernels(const TensorMap& tensors, Stream stream, int only)
         fits = fits && blob.add(map);
         continue;
       }
-      JF_ASSIGN_OR_RETURN(std::int64_t v, dim_value(k, plan, b, p.dim));
+      const std::int64_t v = dim_value(k, plan, b, p.dim);
       if (p.dim == "M") m = v;
       if (p.dim == "N") n = v;
       if (p.dim == "numel") count = v;

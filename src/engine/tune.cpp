@@ -2,20 +2,23 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <sstream>
 #include <system_error>
 
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
 #include "cache/maintenance.h"
+#include "common/file.h"
 
 namespace jitfuse {
 namespace {
 
 constexpr int kTuneFormat = 1;
+// A record is a few hundred bytes (a line per candidate); a larger file is not one.
+constexpr std::uint64_t kMaxRecordBytes = std::uint64_t(1) << 20;
 
 Error file_error(ErrorCode code, const std::filesystem::path& path, std::string message) {
   Error e = make_error(code, std::move(message));
@@ -39,11 +42,14 @@ std::filesystem::path tune_path(const std::filesystem::path& cache_dir, const st
 Expected<std::optional<TuneRecord>> load_tune_record(const std::filesystem::path& cache_dir,
                                                      const std::string& key) {
   const auto path = tune_path(cache_dir, key);
-  std::ifstream in(path);
-  if (!in) return std::optional<TuneRecord>();
-  std::stringstream text;
-  text << in.rdbuf();
-  const auto j = nlohmann::json::parse(text.str(), nullptr, false);
+  // Whatever is at the path: a directory, a FIFO or a huge file is a bad record, not a read.
+  auto text = read_file(path, {.max_bytes = kMaxRecordBytes});
+  if (!text.ok()) {
+    return file_error(ErrorCode::cache, path, "not a usable tuning record (" + text.error().message +
+                                                  "); delete it or run `jitfuse tune` again");
+  }
+  if (!*text) return std::optional<TuneRecord>();
+  const auto j = nlohmann::json::parse(**text, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("gemm") || !j["gemm"].is_string() ||
       j.value("format", 0) != kTuneFormat || j.value("key", "") != key) {
     return file_error(ErrorCode::cache, path,
@@ -84,10 +90,11 @@ Expected<std::filesystem::path> save_tune_record(const std::filesystem::path& ca
       return file_error(ErrorCode::io, path, "cannot write the tuning record");
     }
   }
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) {
+  if (const int err = rename_over(tmp, path); err != 0) {
     std::filesystem::remove(tmp, ec);
-    return file_error(ErrorCode::io, path, "cannot rename the tuning record into place");
+    return file_error(ErrorCode::io, path, fmt::format("cannot rename the tuning record into place: {}",
+                                                       err == EISDIR ? "a directory that is not empty is in the way"
+                                                                     : std::strerror(err)));
   }
   return path;
 }

@@ -2,11 +2,11 @@
 // key; what the values mean (ops, names, shapes) is validate's job.
 #include <fmt/format.h>
 
-#include <fstream>
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <sstream>
 
+#include "common/file.h"
 #include "common/text.h"
 #include "jitfuse/graph.hpp"
 
@@ -15,26 +15,40 @@ namespace {
 
 using json = nlohmann::json;
 
-// Finds the first duplicate key while nlohmann parses (it would silently keep the last one).
-class DuplicateKeyFinder {
+// How deep objects and arrays may nest. A graph needs 4 levels (/inputs/x/shape is the deepest);
+// the bound stops a file like [[[[...]]]] at once, in constant memory, before nlohmann builds a
+// document a million levels deep.
+constexpr std::size_t kMaxDepth = 64;
+// The largest graph file read: graphs are kilobytes; this only keeps a wrong path such as
+// /dev/zero or a huge file from exhausting memory.
+constexpr std::uint64_t kMaxGraphBytes = std::uint64_t(64) << 20;
+
+// Thrown from the parser callback to stop at kMaxDepth; parse_graph turns it into an Error.
+struct TooDeep {
+  std::string pointer;
+};
+
+// Watches nlohmann's parse: finds the first duplicate key (nlohmann would silently keep the
+// last one), bounds the nesting, and knows where the parser is, for the errors it throws.
+class ParseWatcher {
  public:
   bool operator()(int /*depth*/, json::parse_event_t event, json& parsed) {
     using E = json::parse_event_t;
     switch (event) {
       case E::object_start:
       case E::array_start:
-        stack_.push_back(Frame{event == E::object_start, {}, {}, -1, child_path()});
+        enter_child();
+        if (stack_.size() >= kMaxDepth) throw TooDeep{pointer(false)};
+        stack_.push_back(Frame{event == E::object_start, {}, {}, -1});
         break;
       case E::key: {
         Frame& top = stack_.back();
         top.key = parsed.get<std::string>();
-        if (!top.keys.insert(top.key).second && duplicate_.empty()) {
-          duplicate_ = top.path + "/" + pointer_token(top.key);
-        }
+        if (!top.keys.insert(top.key).second && duplicate_.empty()) duplicate_ = pointer(false);
         break;
       }
       case E::value:
-        child_path();  // advances an enclosing array's index
+        enter_child();
         break;
       case E::object_end:
       case E::array_end:
@@ -45,26 +59,30 @@ class DuplicateKeyFinder {
   }
   const std::string& duplicate() const { return duplicate_; }
   // Where the parser is: the pointer of the value it is reading (for errors it throws).
-  std::string position() const {
-    if (stack_.empty()) return "";
-    const Frame& top = stack_.back();
-    if (top.object) return top.path + "/" + pointer_token(top.key);
-    return top.path + "/" + std::to_string(top.index + 1);
-  }
+  std::string position() const { return pointer(true); }
 
  private:
+  // Pointers are built from the stack when needed, never kept per level: a path string a level
+  // made memory quadratic in the depth.
   struct Frame {
     bool object;
     std::set<std::string> keys;
     std::string key;
-    long index;
-    std::string path;
+    long index;  // of the array's current element
   };
-  std::string child_path() {
-    if (stack_.empty()) return "";
-    Frame& top = stack_.back();
-    if (top.object) return top.path + "/" + pointer_token(top.key);
-    return top.path + "/" + std::to_string(++top.index);
+  void enter_child() {
+    if (!stack_.empty() && !stack_.back().object) ++stack_.back().index;
+  }
+  // The pointer of the innermost container's current key or element; with `next`, of the array
+  // element after the current one (a value whose parse failed before its event).
+  std::string pointer(bool next) const {
+    std::string out;
+    for (std::size_t i = 0; i < stack_.size(); ++i) {
+      const Frame& f = stack_[i];
+      const bool last = i + 1 == stack_.size();
+      out += "/" + (f.object ? pointer_token(f.key) : std::to_string(f.index + (last && next ? 1 : 0)));
+    }
+    return out;
   }
   std::vector<Frame> stack_;
   std::string duplicate_;
@@ -95,7 +113,7 @@ Status check_keys(const json& obj, const std::string& ptr, std::vector<std::stri
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
       std::vector<std::string> names(allowed.begin(), allowed.end());
       return schema(ptr + "/" + pointer_token(key),
-                    fmt::format("{} has no key '{}'{}; expected {}", what, key,
+                    fmt::format("{} has no key '{}'{}; expected {}", what, user_text(key),
                                 did_you_mean(key, names), join(names, ", ")));
     }
   }
@@ -133,7 +151,7 @@ Expected<Shape> parse_shape(const json& j, const std::string& ptr) {
       const auto sym = d.get<std::string>();
       if (!is_identifier(sym)) {
         return schema(dp, fmt::format("a symbolic dimension must be an identifier such as "
-                                      "\"M\", got \"{}\"", sym));
+                                      "\"M\", got \"{}\"", user_text(sym)));
       }
       shape.push_back(Dim{0, sym});
     } else {
@@ -147,10 +165,10 @@ Expected<Shape> parse_shape(const json& j, const std::string& ptr) {
 Expected<TensorDecl> parse_input(const std::string& name, const json& j, const std::string& ptr) {
   if (!j.is_object()) {
     return schema(ptr, fmt::format("input '{}' must be an object with dtype and shape, got {}",
-                                   name, type_name(j)));
+                                   user_text(name), type_name(j)));
   }
   JF_RETURN_IF_ERROR(check_keys(j, ptr, {"dtype", "shape"}, {"dtype", "shape"},
-                                fmt::format("input '{}'", name)));
+                                fmt::format("input '{}'", user_text(name))));
   TensorDecl decl;
   decl.name = name;
   decl.pointer = ptr;
@@ -158,7 +176,7 @@ Expected<TensorDecl> parse_input(const std::string& name, const json& j, const s
   const auto dt = parse_dtype(dtype);
   if (!dt) {
     return schema(ptr + "/dtype",
-                  fmt::format("dtype must be one of f32, f16, bf16; got \"{}\"{}", dtype,
+                  fmt::format("dtype must be one of f32, f16, bf16; got \"{}\"{}", user_text(dtype),
                               did_you_mean(dtype, std::vector<std::string>{"f32", "f16", "bf16"})));
   }
   decl.dtype = *dt;
@@ -204,7 +222,7 @@ Expected<Node> parse_node(const json& j, const std::string& ptr) {
     } else {
       return make_error(ErrorCode::bad_attribute,
                         fmt::format("attribute '{}' of node '{}' must be a number or a string, "
-                                    "got {}", key, node.name, type_name(value)), ap);
+                                    "got {}", user_text(key), user_text(node.name), type_name(value)), ap);
     }
   }
   return node;
@@ -257,12 +275,30 @@ Expected<Graph> parse_document(const json& doc, std::string source) {
 }  // namespace
 
 Expected<Graph> parse_graph(std::string_view json_text, std::string source) {
-  DuplicateKeyFinder dups;
+  // nlohmann stops reading at a NUL and would parse the text before it as the whole graph.
+  if (const auto nul = json_text.find('\0'); nul != std::string_view::npos) {
+    const auto before = json_text.substr(0, nul);
+    const std::size_t line = std::size_t(std::count(before.begin(), before.end(), '\n')) + 1;
+    const std::size_t column = nul - (before.rfind('\n') == std::string_view::npos ? 0 : before.rfind('\n') + 1) + 1;
+    Error err = make_error(ErrorCode::json_syntax,
+                           fmt::format("byte {} (line {}, column {}) is a NUL; a graph is JSON text, "
+                                       "which never holds one (is this a binary file?)", nul, line, column));
+    err.file = source;
+    return err;
+  }
+  ParseWatcher dups;
   json doc;
   try {
     // ordered_json would keep input order, but the order of keys must not matter: inputs are
     // sorted by name here, and kernels take their parameters in order of first use.
     doc = json::parse(json_text.begin(), json_text.end(), std::ref(dups));
+  } catch (const TooDeep& deep) {
+    Error err = make_error(ErrorCode::json_syntax,
+                           fmt::format("objects and arrays nest more than {} levels deep here; a graph "
+                                       "needs 4 (/inputs/x/shape is the deepest)", kMaxDepth),
+                           deep.pointer);
+    err.file = source;
+    return err;
   } catch (const json::parse_error& e) {
     std::string what = e.what();
     if (auto p = what.find("] "); p != std::string::npos) what = what.substr(p + 2);
@@ -293,16 +329,16 @@ Expected<Graph> parse_graph(std::string_view json_text, std::string source) {
 }
 
 Expected<Graph> load_graph(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    Error err = make_error(ErrorCode::io, std::error_code(errno, std::generic_category()).message() +
-                                              ": cannot read the graph file");
+  // Any readable file, a pipe included (`jitfuse compile <(gen_graph)`), up to a size no graph
+  // comes near; a directory or a missing file is said to be one.
+  auto text = read_file(path, ReadLimits{.max_bytes = kMaxGraphBytes, .regular_only = false});
+  if (!text.ok() || !*text) {
+    Error err = make_error(ErrorCode::io, "cannot read the graph: " +
+                                              (text.ok() ? std::string("no such file") : text.error().message));
     err.file = path.string();
     return err;
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_graph(ss.str(), path.string());
+  return parse_graph(**text, path.string());
 }
 
 }  // namespace jitfuse

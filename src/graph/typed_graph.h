@@ -56,8 +56,8 @@ struct TypedGraph {
 // Checks names, references, ops, attributes, arity, cycles, dtypes and shapes.
 Expected<TypedGraph> validate(const Graph& graph);
 
-// Replaces the symbols named in `dims` by their values. Errors on unknown symbols, values < 1,
-// or a value that contradicts a size fixed by the graph.
+// Replaces the symbols named in `dims` by their values. Errors (bad_option) on unknown symbols,
+// values < 1, or sizes beyond what the kernels address (graph/limits.h).
 Expected<TypedGraph> specialize(TypedGraph graph, const std::map<std::string, std::int64_t>& dims);
 
 // The number of elements of `shape` when every dim is fixed, else -1.

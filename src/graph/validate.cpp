@@ -9,13 +9,12 @@
 
 #include "common/text.h"
 #include "graph/dims.h"
+#include "graph/limits.h"
 #include "graph/shapes.h"
 #include "graph/typed_graph.h"
 
 namespace jitfuse {
 namespace {
-
-constexpr std::int64_t kMaxElements = std::int64_t(1) << 48;
 
 Error err(ErrorCode code, std::string pointer, std::string message) {
   return make_error(code, std::move(message), std::move(pointer));
@@ -31,14 +30,14 @@ Expected<ops::Attrs> check_attrs(const Node& node, const ops::OpDef& op) {
       std::vector<std::string> names;
       for (const auto& s : op.attrs) names.emplace_back(s.name);
       return err(ErrorCode::unknown_attribute, ptr,
-                 fmt::format("{} takes no attribute '{}'{}; it takes: {}", op.name, key,
+                 fmt::format("{} takes no attribute '{}'{}; it takes: {}", op.name, user_text(key),
                              did_you_mean(key, names), names.empty() ? "none" : join(names, ", ")));
     }
     if (spec->is_choice()) {
       const auto* s = std::get_if<std::string>(&value);
       if (!s || std::find(spec->choices.begin(), spec->choices.end(), *s) == spec->choices.end()) {
         std::vector<std::string> choices(spec->choices.begin(), spec->choices.end());
-        const std::string got = s ? fmt::format("\"{}\"", *s) : number_text(std::get<double>(value));
+        const std::string got = s ? fmt::format("\"{}\"", user_text(*s)) : number_text(std::get<double>(value));
         return err(ErrorCode::bad_attribute, ptr,
                    fmt::format("node '{}': {} must be one of \"{}\", got {}{}", node.name, key,
                                join(choices, "\", \""), got, s ? did_you_mean(*s, choices) : ""));
@@ -49,7 +48,7 @@ Expected<ops::Attrs> check_attrs(const Node& node, const ops::OpDef& op) {
       if (!d) {
         return err(ErrorCode::bad_attribute, ptr,
                    fmt::format("node '{}': {} must be a number, got \"{}\"", node.name, key,
-                               std::get<std::string>(value)));
+                               user_text(std::get<std::string>(value))));
       }
       // Attributes become f32 literals in the kernel: they must be finite there too.
       if (!std::isfinite(*d) || std::fabs(*d) > std::numeric_limits<float>::max()) {
@@ -94,6 +93,8 @@ class Validator {
     JF_RETURN_IF_ERROR(check_outputs());
     JF_RETURN_IF_ERROR(check_unused());
     for (Value& v : t_.values) v.shape = dims_.canonical(v.shape);
+    // Again with the symbols unified: one that takes a size fixed elsewhere now counts it.
+    JF_RETURN_IF_ERROR(check_limits());
     return std::move(t_);
   }
 
@@ -102,13 +103,13 @@ class Validator {
     if (!is_identifier(g_.name)) {
       return err(ErrorCode::bad_name, "/name",
                  fmt::format("the graph's name must be an identifier ([A-Za-z_][A-Za-z0-9_]*, "
-                             "at most 64 characters), got \"{}\"", g_.name));
+                             "at most 64 characters), got \"{}\"", user_text(g_.name)));
     }
     for (const TensorDecl& in : g_.inputs) {
       if (!is_identifier(in.name)) {
         return err(ErrorCode::bad_name, in.pointer,
                    fmt::format("input name \"{}\" must be an identifier ([A-Za-z_][A-Za-z0-9_]*)",
-                               in.name));
+                               user_text(in.name)));
       }
       owner_[in.name] = in.pointer;
     }
@@ -116,7 +117,7 @@ class Validator {
       if (!is_identifier(n.name)) {
         return err(ErrorCode::bad_name, n.pointer + "/name",
                    fmt::format("node name \"{}\" must be an identifier ([A-Za-z_][A-Za-z0-9_]*)",
-                               n.name));
+                               user_text(n.name)));
       }
       if (auto it = owner_.find(n.name); it != owner_.end()) {
         return err(ErrorCode::duplicate_name, n.pointer + "/name",
@@ -151,7 +152,7 @@ class Validator {
         std::vector<std::string_view> names = ops::op_names();
         std::vector<std::string> all(names.begin(), names.end());
         return err(ErrorCode::unknown_op, n.pointer + "/op",
-                   fmt::format("node '{}': unknown op \"{}\"{}; known ops: {}", n.name, n.op,
+                   fmt::format("node '{}': unknown op \"{}\"{}; known ops: {}", n.name, user_text(n.op),
                                did_you_mean(n.op, all), join(all, ", ")));
       }
       ops_.push_back(op);
@@ -176,7 +177,7 @@ class Validator {
         } else if (!owner_.count(in.name)) {
           return err(ErrorCode::unknown_name, ptr,
                      fmt::format("node '{}' reads '{}', which is neither an input nor a node{}",
-                                 n.name, in.name, did_you_mean(in.name, known)));
+                                 n.name, user_text(in.name), did_you_mean(in.name, known)));
         }
       }
       if (literals == count && count > 0) {
@@ -253,17 +254,11 @@ class Validator {
   Status build(const std::vector<int>& order) {
     t_.name = g_.name;
     for (const TensorDecl& in : g_.inputs) {
-      // Sizes multiply into int64 byte counts everywhere downstream: keep them far from overflow.
-      double elements = 1;
-      for (const Dim& d : in.shape) elements *= d.is_symbolic() ? 1.0 : double(d.size);
-      if (elements > double(kMaxElements)) {
-        return err(ErrorCode::schema, in.pointer + "/shape",
-                   fmt::format("input '{}' {} has {:.3g} elements; at most 2^48 are supported",
-                               in.name, to_string(in.shape), elements));
-      }
       t_.inputs.push_back(int(t_.values.size()));
       t_.values.push_back(Value{in.name, in.dtype, in.shape, -1, {}, false, in.pointer});
     }
+    // The inputs' sizes first, as declared, so that the error points at the number written.
+    JF_RETURN_IF_ERROR(check_limits());
     for (int i : order) {
       const Node& n = g_.nodes[i];
       TypedNode tn{ops_[i], n.name, {}, -1, attrs_[i], n.pointer};
@@ -279,7 +274,18 @@ class Validator {
       for (int v : tn.inputs) t_.values[v].consumers.push_back(int(t_.nodes.size()));
       t_.nodes.push_back(std::move(tn));
     }
-    return {};
+    return check_limits();
+  }
+
+  // The first size beyond what the kernels address (graph/limits.h), at the declaration that
+  // holds it: an input's shape or dimension, else the node.
+  Status check_limits() {
+    const auto problem = check_sizes(t_, {});
+    if (!problem) return {};
+    const Value& v = t_.values[problem->value];
+    std::string ptr = v.pointer;
+    if (v.is_input()) ptr += problem->dim < 0 ? "/shape" : fmt::format("/shape/{}", problem->dim);
+    return err(ErrorCode::unsupported, ptr, problem->message);
   }
 
   // A number literal becomes a value of shape [] named c0, c1, ... (skipping taken names).
@@ -305,14 +311,14 @@ class Validator {
       const int v = t_.find(o);
       if (v < 0 || t_.values[v].constant) {
         return err(ErrorCode::unknown_name, ptr,
-                   fmt::format("output '{}' names no node{}", o, did_you_mean(o, node_names)));
+                   fmt::format("output '{}' names no node{}", user_text(o), did_you_mean(o, node_names)));
       }
       if (t_.values[v].producer < 0) {
         return err(ErrorCode::unsupported, ptr,
-                   fmt::format("output '{}' is a graph input; outputs must be computed by nodes", o));
+                   fmt::format("output '{}' is a graph input; outputs must be computed by nodes", user_text(o)));
       }
       if (!seen.insert(o).second) {
-        return err(ErrorCode::duplicate_name, ptr, fmt::format("output '{}' is listed twice", o));
+        return err(ErrorCode::duplicate_name, ptr, fmt::format("output '{}' is listed twice", user_text(o)));
       }
       t_.values[v].is_output = true;
       t_.outputs.push_back(v);
@@ -397,15 +403,19 @@ Expected<TypedGraph> specialize(TypedGraph graph, const std::map<std::string, st
     if (std::find(symbols.begin(), symbols.end(), name) == symbols.end()) {
       return make_error(ErrorCode::bad_option,
                         fmt::format("--dims names '{}', which is not a symbolic dimension of "
-                                    "graph '{}'{}; its symbols: {}", name, graph.name,
+                                    "graph '{}'{}; its symbols: {}", user_text(name), graph.name,
                                     did_you_mean(name, symbols),
                                     symbols.empty() ? "none" : join(symbols, ", ")));
     }
-    if (value < 1 || value > std::numeric_limits<std::int32_t>::max()) {
+    if (value < 1) {
       return make_error(ErrorCode::bad_option,
-                        fmt::format("--dims {}={}: a dimension must be between 1 and 2^31-1",
-                                    name, value));
+                        fmt::format("--dims {}={}: a dimension must be at least 1", name, value));
     }
+  }
+  if (auto problem = check_sizes(graph, dims)) {
+    std::vector<std::string> given;
+    for (const auto& [name, value] : dims) given.push_back(fmt::format("{}={}", name, value));
+    return make_error(ErrorCode::bad_option, fmt::format("--dims {}: {}", join(given, ","), problem->message));
   }
   for (Value& v : graph.values) {
     for (Dim& d : v.shape) {

@@ -17,6 +17,7 @@
 
 #include <fmt/format.h>
 
+#include "common/text.h"
 #include "io/npy_header.h"
 
 namespace jitfuse::io {
@@ -61,7 +62,7 @@ Expected<std::uint64_t> data_bytes(const std::vector<std::int64_t>& shape, std::
   for (std::int64_t d : shape) {
     if (d < 0)
       return bad_file(
-          fmt::format("shape {} has a negative dimension", printable(shape_repr(shape), 120)));
+          fmt::format("shape {} has a negative dimension", user_text(shape_repr(shape), 120)));
     if (d == 0) {
       empty = true;
       continue;
@@ -69,7 +70,7 @@ Expected<std::uint64_t> data_bytes(const std::vector<std::int64_t>& shape, std::
     const auto ud = static_cast<std::uint64_t>(d);
     if (bytes > kMaxBytes / ud)
       return bad_file(fmt::format("shape {} of {}-byte elements overflows a 64-bit byte count",
-                                  printable(shape_repr(shape), 120), itemsize));
+                                  user_text(shape_repr(shape), 120), itemsize));
     bytes *= ud;
   }
   return empty ? 0 : bytes;
@@ -117,7 +118,7 @@ Expected<Preamble> read_preamble(int fd, std::uint64_t file_size) {
   if (head.substr(0, 6) != kMagic.substr(0, n < 6 ? n : 6))
     return bad_file(
         fmt::format("not a .npy file: it starts with '{}', not the magic string '\\x93NUMPY'",
-                    printable(head.substr(0, 8))));
+                    user_text(head.substr(0, 8))));
   if (n < 10)
     return bad_file(
         fmt::format("the file is {} bytes long, too short for the 10-byte .npy preamble", n));
@@ -188,7 +189,7 @@ Status check_writable(const NpyArray& a) {
   if (!descr.ok() || *descr != a.descr)
     return make_error(
         ErrorCode::internal,
-        fmt::format("write_npy: descr '{}' is not a normalized dtype{}", printable(a.descr),
+        fmt::format("write_npy: descr '{}' is not a normalized dtype{}", user_text(a.descr),
                     descr.ok() ? fmt::format(" (expected '{}')", *descr) : ""));
   const auto bytes = data_bytes(a.shape, a.itemsize());
   if (!bytes.ok()) return make_error(ErrorCode::internal, "write_npy: " + bytes.error().message);

@@ -9,6 +9,8 @@
 
 #include <fmt/format.h>
 
+#include "common/text.h"
+
 namespace jitfuse::io {
 namespace {
 
@@ -74,10 +76,10 @@ class HeaderParser {
 
   Error syntax(std::string_view expected) const {
     const std::string found =
-        pos_ < s_.size() ? fmt::format("'{}'", printable(s_.substr(pos_), 12)) : "the end";
+        pos_ < s_.size() ? fmt::format("'{}'", user_text(s_.substr(pos_), 12)) : "the end";
     Error e = bad_file(fmt::format("cannot parse the header at byte {}: expected {}, found {}",
                                    pos_, expected, found));
-    e.info["header"] = printable(s_, 400);
+    e.info["header"] = user_text(s_, 400);
     return e;
   }
 
@@ -94,7 +96,7 @@ class HeaderParser {
       return bad_file(
           fmt::format("the header has an unexpected key '{}'; it must hold exactly 'descr', "
                       "'fortran_order' and 'shape'",
-                      printable(key)));
+                      user_text(key)));
     if (seen & bit) return bad_file(fmt::format("the header gives the key '{}' twice", key));
     seen |= bit;
     if (bit == 1) {
@@ -172,11 +174,11 @@ class HeaderParser {
     if (peek() == 'L' || peek() == 'l') ++pos_;  // Python 2 wrote long ints as 5L
     if (negative && (v != 0 || overflow))
       return bad_file(
-          fmt::format("the header's shape has a negative dimension -{}", printable(text, 24)));
+          fmt::format("the header's shape has a negative dimension -{}", user_text(text, 24)));
     if (overflow)
       return bad_file(
           fmt::format("the header's shape has a dimension {} that overflows a 64-bit integer",
-                      printable(text, 24)));
+                      user_text(text, 24)));
     return static_cast<std::int64_t>(v);
   }
 
@@ -203,26 +205,15 @@ Expected<std::string> normalize_descr(std::string_view descr) {
     return bad_file(
         fmt::format("dtype '{}' is not supported; expected a bool, integer or float dtype "
                     "such as '<f4', '<f2', '<i8' or '|u1'",
-                    printable(descr)));
+                    user_text(descr)));
   if (size == 1) return fmt::format("|{}", body);  // byte order means nothing for one byte
   const bool big = order == '>' || (order != '<' && std::endian::native != std::endian::little);
   if (big)
     return bad_file(
         fmt::format("dtype '{}' is big-endian; only little-endian data is supported: "
                     "re-save it with a.astype('<{}')",
-                    printable(descr), body));
+                    user_text(descr), body));
   return fmt::format("<{}", body);
-}
-
-std::string printable(std::string_view s, std::size_t max) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size() && i < max; ++i) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    out += (c >= 0x20 && c < 0x7f) ? std::string(1, static_cast<char>(c))
-                                   : fmt::format("\\x{:02x}", c);
-  }
-  if (s.size() > max) out += "...";
-  return out;
 }
 
 }  // namespace jitfuse::io

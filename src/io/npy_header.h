@@ -27,7 +27,4 @@ Expected<NpyHeader> parse_npy_header(std::string_view text);
 // or float dtype; bad_file for other dtypes and for big-endian data.
 Expected<std::string> normalize_descr(std::string_view descr);
 
-// Bytes from a file quoted for a message: unprintable bytes as \xNN, past `max` cut to "...".
-std::string printable(std::string_view s, std::size_t max = 60);
-
 }  // namespace jitfuse::io

@@ -125,7 +125,7 @@ Command add_cache(CLI::App& app, const GlobalFlags& global) {
   verify_cmd->add_flag("--delete", flags->remove_bad, "remove the bad entries");
   CLI::App* prune_sub = sub->add_subcommand("prune", "evict least-recently-used entries beyond the size limit");
   prune_sub->add_option("--max-bytes", flags->max_bytes, "the limit (default: JITFUSE_CACHE_MAX_BYTES or 2G)");
-  sub->add_subcommand("clear", "remove every entry");
+  sub->add_subcommand("clear", "remove every entry, temporary, lock, tuning record and the stats journal");
   return {sub, [&global, flags, ls_cmd, stats_cmd, verify_cmd, prune_sub] {
             auto dir = cache_dir(global);
             if (!dir) return report(dir.error());

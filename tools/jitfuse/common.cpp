@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <fstream>
 
+#include "common/text.h"
+
 namespace jitfuse::cli {
 
 void add_compile_flags(CLI::App* sub, CompileFlags& f) {
@@ -65,7 +67,9 @@ EngineOptions engine_options(const GlobalFlags& f) {
 }
 
 int report(const Error& e) {
-  std::fprintf(stderr, "jitfuse: error: %s\n", e.to_string(true).c_str());
+  // The last guard before the terminal: whatever an error quotes (a path, a name, a compiler
+  // log), no control sequence gets through and no line runs to megabytes.
+  std::fprintf(stderr, "jitfuse: error: %s\n", terminal_text(e.to_string(true)).c_str());
   return is_user_error(e.code) ? kExitBadInput : kExitFailed;
 }
 
