@@ -1,37 +1,19 @@
 // The command line: exit codes (0 ok, 1 failed, 2 bad input), messages, and files written.
 #include <doctest/doctest.h>
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "cli_support.h"
 #include "cuda/libcuda.h"
-#include "support.h"
+#include "engine/trace.h"
 
 namespace {
 
-struct Result {
-  int code = -1;
-  std::string out;  // stdout and stderr together
-};
+using Result = jf_test::CliResult;
+using jf_test::cli;
 
-Result cli(const std::string& args, const std::filesystem::path& cache) {
-  const std::string cmd = fmt::format("JITFUSE_CACHE_DIR='{}' '{}' {} 2>&1", cache.string(),
-                                      JITFUSE_CLI_PATH, args);
-  Result r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  REQUIRE(p != nullptr);
-  char buf[4096];
-  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, p)) > 0;) r.out.append(buf, n);
-  const int status = ::pclose(p);
-  r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
-
-std::string example() {
-  return (jf_test::source_dir() / "examples/linear_scale_hardtanh_gelu.json").string();
-}
+std::string example() { return jf_test::example_graph(); }
 std::string error_case(const char* name) {
   return (jf_test::source_dir() / "tests/errors" / name).string();
 }
@@ -48,6 +30,32 @@ TEST_CASE("cli: help, version and usage errors") {
   CHECK(cli("frobnicate", tmp.path).code == 2);
   CHECK(cli("compile", tmp.path).code == 2);  // GRAPH is required
   CHECK(cli("compile " + example() + " --bogus", tmp.path).code == 2);
+}
+
+TEST_CASE("cli: every parse error is `jitfuse: error: ...` on stderr with exit 2; help stays 0") {
+  jf_test::TempDir tmp;
+  for (const char* args : {"", "frobnicate", "compile", "cache", "cache frobnicate", "cache ls --bogus",
+                           "--dump-after bogus archs", "--dump-after plan, archs", "compile x.json --bogus"}) {
+    CAPTURE(args);
+    const Result r = jf_test::cli_apart(args, tmp.path);
+    CHECK(r.code == 2);
+    CHECK(r.out.empty());
+    CHECK(r.err.rfind("jitfuse: error: ", 0) == 0);
+  }
+  // An unknown subcommand is named as such, not "A subcommand is required".
+  const Result cache = jf_test::cli_apart("cache frobnicate", tmp.path);
+  CHECK(cache.err.find("\"frobnicate\"") != std::string::npos);
+  CHECK(cache.err.find("A subcommand is required") == std::string::npos);
+  for (const char* args : {"--help", "cache --help", "run --help", "--version"}) {
+    CAPTURE(args);
+    const Result r = jf_test::cli_apart(args, tmp.path);
+    CHECK(r.code == 0);
+    CHECK(r.err.empty());
+    CHECK_FALSE(r.out.empty());
+  }
+  // --dump-after's help lists every step it accepts.
+  const Result help = jf_test::cli_apart("--help", tmp.path);
+  for (std::string_view step : {"validate", "tune", "nvrtc", "load"}) CHECK(help.out.find(step) != std::string::npos);
 }
 
 TEST_CASE("cli: bad input exits 2 with the place and the problem") {
@@ -121,6 +129,29 @@ TEST_CASE("cli: --dump-after prints a stage") {
   CHECK(r.out.find("=== after plan") != std::string::npos);
   CHECK(r.out.find("=== after emit") != std::string::npos);
   CHECK(r.out.find("struct jf_params") != std::string::npos);
+}
+
+TEST_CASE("cli: --dump-after's steps are one list: parsed, validated and dumped from it") {
+  auto all = jitfuse::parse_dump_steps("all");
+  REQUIRE(all.ok());
+  CHECK(all->size() == jitfuse::kTraceSteps.size());
+  auto two = jitfuse::parse_dump_steps("plan,emit");
+  REQUIRE(two.ok());
+  CHECK(*two == std::vector<std::string>{"plan", "emit"});
+  for (const char* bad : {"bogus", "plan,bogus", "", "plan,", "PLAN"}) {
+    CAPTURE(bad);
+    auto r = jitfuse::parse_dump_steps(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.error().code == jitfuse::ErrorCode::bad_option);
+  }
+  // A bad JITFUSE_DUMP_AFTER costs a warning and dumps nothing; the compile still works.
+  jf_test::TempDir tmp;
+  jf_test::ScopedEnv dump("JITFUSE_DUMP_AFTER", "plann");
+  const Result warned = jf_test::cli_apart("compile " + example() + " --arch sm_80 --dims M=64 --gemm simt",
+                                           tmp.path);
+  CHECK(warned.code == 0);
+  CHECK(warned.err.find("JITFUSE_DUMP_AFTER") != std::string::npos);
+  CHECK(warned.err.find("=== after") == std::string::npos);
 }
 
 TEST_CASE("cli: warm compiles a manifest, then finds it cached") {

@@ -214,7 +214,7 @@ Command add_warm(CLI::App& app, const GlobalFlags& global) {
   CLI::App* sub = app.add_subcommand("warm", "compile a manifest of graphs x archs x dims into the cache (no GPU needed)");
   sub->add_option("MANIFEST", flags->manifest, "the manifest JSON file (docs/cache.md)")->required();
   sub->add_option("--arch", flags->archs, "archs to compile for, overriding the manifest's")->delimiter(',');
-  sub->add_option("--jobs", flags->jobs, "parallel compiles (default: all cores)");
+  sub->add_option("--jobs", flags->jobs, "parallel compiles (default: all cores)")->check(CLI::Range(1, 4096));
   return {sub, [&global, flags] { return run(global, *flags); }};
 }
 
