@@ -85,8 +85,10 @@ struct KernelArtifact {
   std::string ptx;          // empty unless CompileOptions::want_ptx
   std::string cubin;
   std::string cache_key;    // hex digest
-  std::string cache_file;   // the disk entry, or empty when the disk cache is off
+  std::string cache_file;   // the disk entry's path, or empty when the disk cache is off
   std::string cache_status; // "memory", "disk" or "compiled"
+  bool stored = false;      // compiled by this build and written to cache_file
+  std::string store_error;  // compiled by this build, but the write to cache_file failed: why
   double compile_ms = 0;    // NVRTC time when compiled here
   std::vector<std::string> headers;  // the embedded headers the source includes
 };

@@ -138,12 +138,14 @@ Expected<KernelArtifact> find_or_compile(Engine::Impl& e, const KernelSource& sr
                        EntryInfo{graph, src.name, arch.name(), nvrtc.tag(), std::int64_t(::time(nullptr)), c.ms}};
     if (e.disk) {
       if (Status s = e.disk->store(key, *entry); !s.ok()) {
+        art.store_error = s.error().to_string();
         std::lock_guard lock(e.mu);
         if (e.reported.insert(e.disk->dir().string()).second) {
           log::warn(fmt::format("cannot write to the kernel cache, so kernels will be recompiled "
                                 "next time: {}", s.error().to_string()));
         }
       } else {
+        art.stored = true;
         std::lock_guard lock(e.mu);
         e.stats.bytes_written += entry->cubin.size() + entry->ptx.size();
       }

@@ -265,3 +265,18 @@ TEST_CASE("cli: explain --bench options, and without a GPU a clear failure") {
     CHECK(r.out.find("# Plan") == std::string::npos);  // no report without the times it promised
   }
 }
+
+TEST_CASE("cli: compile with an unwritable cache does not claim an entry it never wrote") {
+  jf_test::TempDir tmp;
+  const auto file = tmp.path / "a-file";
+  jf_test::write_file(file, "x");
+  const Result r = jf_test::cli_apart("compile " + example() + " --arch sm_80 --dims M=64 --gemm simt", file);
+  CHECK(r.code == 0);
+  CHECK(r.out.find(file.string() + "/") == std::string::npos);  // no path of an entry that is not there
+  CHECK(r.out.find("not stored") != std::string::npos);
+  CHECK(r.err.find("warning") != std::string::npos);
+  const Result good = jf_test::cli_apart("compile " + example() + " --arch sm_80 --dims M=64 --gemm simt",
+                                         tmp.path / "cache");
+  CHECK(good.code == 0);
+  CHECK(good.out.find("stored in " + (tmp.path / "cache").string() + "/") != std::string::npos);
+}

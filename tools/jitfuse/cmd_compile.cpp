@@ -66,9 +66,9 @@ int run(const GlobalFlags& global, const Flags& f) {
     std::printf("  gemm config %s, from a `jitfuse tune` record\n", build->tuned_gemm.c_str());
   }
   for (const KernelArtifact& k : build->kernels) {
+    const std::string entry = cache_entry_status(k);
     std::printf("  %s: %s; cubin %zu bytes, PTX %zu bytes%s\n", k.name.c_str(), cache_outcome(k).c_str(),
-                k.cubin.size(), k.ptx.size(),
-                k.cache_file.empty() ? "" : fmt::format("\n    cache: {}", k.cache_file).c_str());
+                k.cubin.size(), k.ptx.size(), entry.empty() ? "" : ("\n    cache: " + entry).c_str());
   }
   if (Status s = emit_files(*build, f); !s.ok()) return report(s.error());
   return kExitOk;

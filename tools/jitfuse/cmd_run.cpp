@@ -166,8 +166,9 @@ int run(const GlobalFlags& global, const Flags& f) {
   if (!kernel) return report(kernel.error());
   const Build& build = kernel->build();
   for (const auto& k : build.kernels) {
+    const std::string entry = cache_entry_status(k);
     std::printf("%s: %s%s\n", k.name.c_str(), cache_outcome(k).c_str(),
-                k.cache_file.empty() ? "" : fmt::format(" ({})", k.cache_file).c_str());
+                entry.empty() ? "" : fmt::format(" ({})", entry).c_str());
   }
   // The engine uses device 0's primary context; our buffers live there too.
   auto gpu = cu::Device::open(0);

@@ -74,6 +74,13 @@ std::string cache_outcome(const KernelArtifact& k) {
                                       : fmt::format("{} cache hit", k.cache_status);
 }
 
+std::string cache_entry_status(const KernelArtifact& k) {
+  if (k.cache_file.empty()) return "disk cache off";
+  if (k.cache_status == "disk") return "read from " + k.cache_file;
+  if (k.cache_status != "compiled") return "";
+  return k.stored ? "stored in " + k.cache_file : "not stored: " + k.store_error;
+}
+
 Status write_file(const std::filesystem::path& path, std::string_view bytes) {
   const auto tmp = path.parent_path() / fmt::format(".{}.tmp.{}", path.filename().string(), ::getpid());
   {

@@ -46,6 +46,9 @@ EngineOptions engine_options(const GlobalFlags& flags);
 int report(const Error& error);
 // How a kernel was obtained: "compiled by NVRTC in 812.3 ms" or "disk cache hit".
 std::string cache_outcome(const KernelArtifact& kernel);
+// Where its disk entry stands: "stored in PATH", "read from PATH", "not stored: WHY",
+// "disk cache off"; empty for a memory hit (nothing was read or written).
+std::string cache_entry_status(const KernelArtifact& kernel);
 // Writes `bytes` to `path` through a temporary file and a rename.
 Status write_file(const std::filesystem::path& path, std::string_view bytes);
 
