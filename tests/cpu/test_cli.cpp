@@ -82,6 +82,21 @@ TEST_CASE("cli: bad input exits 2 with the place and the problem") {
   CHECK(cli("run " + example() + " --random 1", tmp.path).code == 2);  // M unbound
 }
 
+TEST_CASE("cli: a flag value given twice is an error, not last-one-wins") {
+  jf_test::TempDir tmp;
+  for (const std::string args :
+       {"compile " + example() + " --arch sm_80 --dims M=2048,M=4096",
+        "compile " + example() + " --arch sm_80 --dims M=2048 --dims M=2048",
+        "run " + example() + " --dims M=4 --input x=a.npy --input x=b.npy",
+        "run " + example() + " --dims M=4 --random 1 --output out=a.npy --output out=b.npy"}) {
+    CAPTURE(args);
+    const Result r = jf_test::cli_apart(args, tmp.path);
+    CHECK(r.code == 2);
+    CHECK(r.err.rfind("jitfuse: error: ", 0) == 0);
+    CHECK(r.err.find("twice") != std::string::npos);
+  }
+}
+
 TEST_CASE("cli: compile writes .cu, .ptx and .cubin, and the cache is hit the second time") {
   jf_test::TempDir tmp;
   const auto out = tmp.path / "out";

@@ -29,7 +29,7 @@ struct Flags {
 
 using Shape64 = std::vector<std::int64_t>;
 
-// Splits NAME=PATH items, checking NAME against `allowed`.
+// Splits NAME=PATH items, checking NAME against `allowed`; a name given twice is an error.
 Expected<std::map<std::string, std::string>> name_paths(const std::vector<std::string>& items,
                                                         const std::vector<std::string>& allowed,
                                                         const char* flag) {
@@ -45,7 +45,11 @@ Expected<std::map<std::string, std::string>> name_paths(const std::vector<std::s
                         fmt::format("{} names '{}', which is not one of {}{}", flag, name,
                                     join(allowed, ", "), did_you_mean(name, allowed)));
     }
-    out[name] = item.substr(eq + 1);
+    if (auto [it, fresh] = out.emplace(name, item.substr(eq + 1)); !fresh) {
+      return make_error(ErrorCode::bad_option,
+                        fmt::format("{} names '{}' twice ({} and {}); give each once", flag, name,
+                                    it->second, item.substr(eq + 1)));
+    }
   }
   return out;
 }

@@ -37,7 +37,12 @@ Expected<std::map<std::string, std::int64_t>> parse_dims(const std::vector<std::
       return make_error(ErrorCode::bad_option,
                         fmt::format("--dims \"{}\" is not NAME=SIZE, e.g. M=2048", item));
     }
-    dims[item.substr(0, eq)] = value;
+    const std::string name = item.substr(0, eq);
+    if (auto [it, fresh] = dims.emplace(name, value); !fresh) {
+      return make_error(ErrorCode::bad_option,
+                        fmt::format("--dims gives {} twice ({}={} and {}); give each dim once",
+                                    name, name, it->second, item));
+    }
   }
   return dims;
 }

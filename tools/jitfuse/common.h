@@ -36,7 +36,8 @@ struct CompileFlags {
 
 // Adds GRAPH, --arch, --math, --dims and --no-fuse to `sub`.
 void add_compile_flags(CLI::App* sub, CompileFlags& flags);
-// Parses "M=2048" items (each may also be a comma list) into a map; bad_option on bad text.
+// Parses "M=2048" items (each may also be a comma list) into a map; bad_option on bad text or
+// a dim given twice.
 Expected<std::map<std::string, std::int64_t>> parse_dims(const std::vector<std::string>& items);
 // The CompileOptions the flags describe.
 Expected<CompileOptions> compile_options(const CompileFlags& flags);
