@@ -64,7 +64,7 @@ struct CompileOptions {
   // problems, off by default: when the SMs do not divide the tiles, the last waves' k-tiles are
   // shared out evenly), e.g. "wgmma,cluster=1,persistent=0".
   // A template the problem cannot use (wgmma needs sm_90a, B as [N,K] and 16-byte-aligned rows)
-  // falls back to the heuristic, and explain says why.
+  // falls back to the heuristic; explain and KernelArtifact::not_applied say why.
   std::string gemm;
 };
 
@@ -82,6 +82,9 @@ struct KernelArtifact {
   std::string name;         // the CUDA function name
   std::string source;       // the generated CUDA C++
   std::string config;       // the template instance and why, e.g. "gemm_wgmma.cu (JF_MMA_BF16) 128x256x64 .."
+  // What CompileOptions asked for that this kernel does not do, each with why: a gemm template
+  // or setting the problem cannot use, math bf16x3 off the wgmma kernel (config says it too).
+  std::vector<std::string> not_applied;
   std::string ptx;          // empty unless CompileOptions::want_ptx
   std::string cubin;
   std::string cache_key;    // hex digest

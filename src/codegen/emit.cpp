@@ -313,6 +313,7 @@ void emit_gemm(Builder& b, const EmitOptions& options) {
   b.ops();
 
   b.out.config = c.describe() + (c.note.empty() ? "" : "; " + c.note);
+  b.out.not_applied = c.not_applied;
   b.out.launch = LaunchConfig{.kind = KernelKind::gemm, .threads = c.threads, .smem_bytes = c.smem_bytes,
                               .tile_m = c.bm, .tile_n = c.bn, .cluster_m = c.cluster_m, .cluster_n = c.cluster_n,
                               .persistent = c.persistent, .split_k = c.split_k, .stream_k = c.stream_k,

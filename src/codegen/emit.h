@@ -73,6 +73,8 @@ struct KernelSource {
   std::string code;                   // the translation unit NVRTC compiles
   std::vector<std::string> includes;  // embedded headers the prologue includes, template last
   std::string config;                 // the template instance, for explain
+  std::vector<std::string> not_applied;  // requests (a GEMM choice, math bf16x3) this kernel does
+                                         // not honour, each with why (GemmConfig::not_applied)
   std::vector<Param> params;          // in struct order
   LaunchConfig launch;
 };

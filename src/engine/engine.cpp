@@ -96,6 +96,7 @@ Expected<KernelArtifact> find_or_compile(Engine::Impl& e, const KernelSource& sr
   art.name = src.name;
   art.source = src.code;
   art.config = src.config;
+  art.not_applied = src.not_applied;
   art.cache_key = key.digest;
   art.headers = src.includes;
   if (e.disk) art.cache_file = e.disk->path(key).string();

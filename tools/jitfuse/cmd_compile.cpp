@@ -60,6 +60,7 @@ int run(const GlobalFlags& global, const Flags& f) {
   Engine engine(engine_options(global));
   auto build = engine.build(*graph, *options);
   if (!build) return report(build.error());
+  warn_not_applied(*build);
   std::printf("%s: %zu kernel%s for %s\n", build->graph_name.c_str(), build->kernels.size(),
               build->kernels.size() == 1 ? "" : "s", build->arch.c_str());
   if (!build->tuned_gemm.empty()) {

@@ -169,6 +169,7 @@ int run(const GlobalFlags& global, const Flags& f) {
   auto kernel = engine.compile(*graph, *options);
   if (!kernel) return report(kernel.error());
   const Build& build = kernel->build();
+  warn_not_applied(build);
   for (const auto& k : build.kernels) {
     const std::string entry = cache_entry_status(k);
     std::printf("%s: %s%s\n", k.name.c_str(), cache_outcome(k).c_str(),

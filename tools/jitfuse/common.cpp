@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <fstream>
 
+#include "common/log.h"
+
 namespace jitfuse::cli {
 
 void add_compile_flags(CLI::App* sub, CompileFlags& f) {
@@ -84,6 +86,12 @@ std::string cache_entry_status(const KernelArtifact& k) {
   if (k.cache_status == "disk") return "read from " + k.cache_file;
   if (k.cache_status != "compiled") return "";
   return k.stored ? "stored in " + k.cache_file : "not stored: " + k.store_error;
+}
+
+void warn_not_applied(const Build& build) {
+  for (const KernelArtifact& k : build.kernels) {
+    for (const std::string& why : k.not_applied) log::warn(fmt::format("{}: {}", k.name, why));
+  }
 }
 
 Status write_file(const std::filesystem::path& path, std::string_view bytes) {

@@ -50,6 +50,9 @@ std::string cache_outcome(const KernelArtifact& kernel);
 // Where its disk entry stands: "stored in PATH", "read from PATH", "not stored: WHY",
 // "disk cache off"; empty for a memory hit (nothing was read or written).
 std::string cache_entry_status(const KernelArtifact& kernel);
+// Warns on stderr about each request the build's kernels do not honour (KernelArtifact::
+// not_applied), e.g. --gemm wgmma on sm_80: the kernel is built, but not as asked.
+void warn_not_applied(const Build& build);
 // Writes `bytes` to `path` through a temporary file and a rename.
 Status write_file(const std::filesystem::path& path, std::string_view bytes);
 
