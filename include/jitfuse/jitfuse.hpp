@@ -85,6 +85,9 @@ struct KernelArtifact {
   // What CompileOptions asked for that this kernel does not do, each with why: a gemm template
   // or setting the problem cannot use, math bf16x3 off the wgmma kernel (config says it too).
   std::vector<std::string> not_applied;
+  std::string math;         // an f32 GEMM kernel's arithmetic as compiled ("ieee", "tf32",
+                            // "tf32x3", "bf16x3"); empty where math changes nothing (f16, bf16,
+                            // elementwise kernels)
   std::string ptx;          // empty unless CompileOptions::want_ptx
   std::string cubin;
   std::string cache_key;    // hex digest

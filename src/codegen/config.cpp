@@ -322,7 +322,9 @@ GemmConfig choose_gemm_config(DType dtype, MathMode math, bool kn, bool aligned,
   std::string x3_note;
   if (dtype == DType::f32 && math == MathMode::bf16x3) {
     if (no_wgmma.empty() && prefer.value_or(GemmTemplate::wgmma) == GemmTemplate::wgmma) {
-      return x3_config(shape, choice);
+      GemmConfig c = x3_config(shape, choice);
+      c.math = MathMode::bf16x3;
+      return c;
     }
     x3_note = fmt::format("math bf16x3 needs the sm_90a wgmma kernel ({}): tf32x3 instead",
                           no_wgmma.empty() ? "mma was asked for" : no_wgmma);
@@ -364,6 +366,7 @@ GemmConfig choose_gemm_config(DType dtype, MathMode math, bool kn, bool aligned,
     c.not_applied.insert(c.not_applied.begin(), why);
   }
   if (!x3_note.empty()) not_applied(c, x3_note);
+  c.math = tensor_cores ? math : MathMode::ieee;
   return c;
 }
 

@@ -97,6 +97,7 @@ Expected<KernelArtifact> find_or_compile(Engine::Impl& e, const KernelSource& sr
   art.source = src.code;
   art.config = src.config;
   art.not_applied = src.not_applied;
+  art.math = src.math;
   art.cache_key = key.digest;
   art.headers = src.includes;
   if (e.disk) art.cache_file = e.disk->path(key).string();
@@ -136,7 +137,8 @@ Expected<KernelArtifact> find_or_compile(Engine::Impl& e, const KernelSource& sr
                            c.cubin.size()));
     trace.after("nvrtc", [&] { return fmt::format("{:.1f} ms\n{}", c.ms, c.log); });
     entry = CacheEntry{std::move(c.cubin), std::move(c.ptx),
-                       EntryInfo{graph, src.name, arch.name(), nvrtc.tag(), std::int64_t(::time(nullptr)), c.ms}};
+                       EntryInfo{graph, src.name, arch.name(), nvrtc.tag(), std::int64_t(::time(nullptr)), c.ms,
+                                 src.dims, src.math}};
     if (e.disk) {
       if (Status s = e.disk->store(key, *entry); !s.ok()) {
         art.store_error = s.error().to_string();

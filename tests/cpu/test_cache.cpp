@@ -332,3 +332,36 @@ TEST_CASE("engine counters: hits, misses, compile time, bytes, and the journal")
   CHECK(t.processes == 1);  // `a` wrote its line when it was destroyed
   CHECK(t.misses == 1);
 }
+
+TEST_CASE("an entry records the dims baked in and the math, and ls reads them back") {
+  const unsigned char digest[16] = {1, 2, 3};
+  CacheEntry e{"cubin", "ptx", EntryInfo{"g", "jf_g_0", "sm_80", "nvrtc13-0", 1700000000, 12.5,
+                                         {{"M", 2048}, {"N", 64}}, "tf32x3"}};
+  const std::string bytes = serialize_entry(digest, e);
+  auto info = parse_entry_info(bytes.substr(0, kEntryInfoBytes));
+  REQUIRE(info.ok());
+  CHECK(info->dims == std::map<std::string, std::int64_t>{{"M", 2048}, {"N", 64}});
+  CHECK(info->math == "tf32x3");
+  CHECK(info->created == 1700000000);
+  auto whole = parse_entry(bytes);
+  REQUIRE(whole.ok());
+  CHECK(whole->entry.info.dims == e.info.dims);
+  CHECK(whole->entry.info.math == "tf32x3");
+  // Through the engine: an f32 GEMM's entry says its math and dims; an elementwise one no math.
+  jf_test::TempDir dir;
+  Engine engine(EngineOptions{dir.path, true, 0});
+  CompileOptions o = sm80();
+  o.dims = {{"M", 8}};
+  o.gemm = "simt";
+  auto b = engine.build(jf_test::GemmGraph{}.graph(), o);
+  REQUIRE(b.ok());
+  CHECK(b->kernels[0].math == "ieee");
+  build_one(engine);
+  std::map<std::string, EntryInfo> by_kernel;
+  for (const ListedEntry& l : list_entries(dir.path, false)) by_kernel[l.info.graph] = l.info;
+  REQUIRE(by_kernel.size() == 2);
+  CHECK(by_kernel["g"].math == "ieee");
+  CHECK(by_kernel["g"].dims == std::map<std::string, std::int64_t>{{"M", 8}});
+  CHECK(by_kernel["cached"].math.empty());
+  CHECK(by_kernel["cached"].dims.empty());
+}

@@ -87,3 +87,39 @@ TEST_CASE("cli warm: two requests that make the same kernels count as one build"
   CHECK(r.out.find("1 compiled, 0 already cached, 0 failed (2 builds, 1 of them the same kernels as another)") !=
         std::string::npos);
 }
+
+TEST_CASE("cli warm: --format json is one document with every build and the summary") {
+  jf_test::TempDir tmp;
+  const std::string m = manifest(tmp, fmt::format(R"(["{}", "{}"])", jf_test::example_graph(), bf16_example()),
+                                 R"("archs": ["sm_80"], "math": ["ieee", "auto"], "dims": [{"M": 64}])");
+  const auto r = cli_apart("warm " + m + " --jobs 2 --format json", tmp.path / "cache");
+  REQUIRE_MESSAGE(r.code == 0, r.err);
+  const auto doc = nlohmann::json::parse(r.out, nullptr, false);
+  REQUIRE_MESSAGE(!doc.is_discarded(), r.out);
+  CHECK(doc["manifest"] == m);
+  CHECK(doc["parallel"] == 2);
+  // f32: ieee and auto (the same kernel on sm_80); bf16: once.
+  REQUIRE(doc["builds"].size() == 3);
+  CHECK(doc["summary"]["builds"] == 3);
+  CHECK(doc["summary"]["distinct"] == 2);
+  CHECK(doc["summary"]["compiled"] == 2);
+  CHECK(doc["summary"]["cached"] == 0);
+  CHECK(doc["summary"]["failed"] == 0);
+  CHECK(doc["summary"]["duplicates"] == 1);
+  int duplicates = 0;
+  for (const auto& b : doc["builds"]) {
+    CHECK(b["arch"] == "sm_80");
+    CHECK(b["dims"]["M"] == 64);
+    CHECK(b["error"].is_null());
+    REQUIRE(b["kernels"].size() == 1);
+    if (b["graph"] == "linear_scale_hardtanh_gelu_bf16") CHECK(b["math"].is_null());
+    else CHECK(b["math"].is_string());
+    if (!b["duplicate_of"].is_null()) {
+      ++duplicates;
+      const auto& original = doc["builds"][b["duplicate_of"].get<std::size_t>()];
+      CHECK(original["kernels"][0]["cache_key"] == b["kernels"][0]["cache_key"]);
+    }
+  }
+  CHECK(duplicates == 1);
+  CHECK(r.err.find("[3/3]") != std::string::npos);  // the progress went to stderr
+}

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "json_output.h"
 #include "warm_manifest.h"
 
 namespace jitfuse::cli {
@@ -19,6 +20,7 @@ struct Flags {
   std::string manifest;
   std::vector<std::string> archs;
   int jobs = 0;
+  std::string format = "text";
 };
 
 // What one job came to.
@@ -86,6 +88,40 @@ std::string job_line(const Outcome& o) {
   return disk ? "already cached" : "same kernels as an earlier build";
 }
 
+// The run as a JSON document: every build with its outcome and kernels, and the summary.
+ojson warm_json(const Manifest& m, const std::vector<WarmJob>& jobs, const std::vector<Outcome>& outcomes,
+                const Summary& s, const Engine& engine, unsigned parallel, double secs) {
+  ojson builds = ojson::array();
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    const WarmJob& job = jobs[i];
+    const Outcome& o = outcomes[i];
+    ojson kernels = ojson::array();
+    if (o.build) {
+      for (const KernelArtifact& k : o.build->kernels) kernels.push_back(kernel_json(k));
+    }
+    const std::string line = job_line(o);
+    builds.push_back({{"graph", job.graph->name},
+                      {"arch", job.options.arch},
+                      {"math", job.math_applies ? ojson(std::string(to_string(job.options.math))) : ojson(nullptr)},
+                      {"dims", dims_json(job.options.dims)},
+                      {"status", !o.build ? "failed" : line.starts_with("compiled") ? "compiled" : "cached"},
+                      {"duplicate_of", o.duplicate_of >= 0 ? ojson(o.duplicate_of) : ojson(nullptr)},
+                      {"kernels", std::move(kernels)},
+                      {"error", o.error ? error_json(*o.error) : ojson(nullptr)}});
+  }
+  return {{"manifest", m.file},
+          {"cache_dir", string_or_null(engine.cache_dir().string())},
+          {"parallel", parallel},
+          {"seconds", secs},
+          {"builds", std::move(builds)},
+          {"summary", {{"builds", jobs.size()},
+                       {"distinct", jobs.size() - std::size_t(s.duplicates)},
+                       {"compiled", s.compiled},
+                       {"cached", s.cached},
+                       {"failed", s.failed},
+                       {"duplicates", s.duplicates}}}};
+}
+
 int run(const GlobalFlags& global, const Flags& f) {
   auto manifest = load_manifest(f.manifest);
   if (!manifest) return report(manifest.error());
@@ -103,7 +139,10 @@ int run(const GlobalFlags& global, const Flags& f) {
   std::atomic<int> compiled{0}, cached{0}, failed{0};
   std::mutex print_mu;
   const auto t0 = std::chrono::steady_clock::now();
-  const bool tty = ::isatty(::fileno(stdout));
+  // With --format json stdout holds the document alone, so the progress goes to stderr.
+  const bool json = f.format == "json";
+  FILE* progress = json ? stderr : stdout;
+  const bool tty = ::isatty(::fileno(progress));
   auto worker = [&] {
     for (std::size_t i; (i = next++) < jobs.size();) {
       auto build = engine.build(*jobs[i].graph, jobs[i].options);
@@ -118,15 +157,15 @@ int run(const GlobalFlags& global, const Flags& f) {
       ++done;
       if (tty) {
         // One bar, redrawn in place; failures still get a line of their own above it.
-        if (!o.build) std::printf("\r\033[Kfailed: %s: %s\n", jobs[i].label.c_str(), o.error->to_string().c_str());
+        if (!o.build) std::fprintf(progress, "\r\033[Kfailed: %s: %s\n", jobs[i].label.c_str(), o.error->to_string().c_str());
         const int width = 30, filled = int(width * done / jobs.size());
-        std::printf("\r\033[K[%s%s] %zu/%zu  compiled %d  cached %d  failed %d", std::string(filled, '#').c_str(),
-                    std::string(width - filled, '.').c_str(), done.load(), jobs.size(), compiled.load(),
-                    cached.load(), failed.load());
+        std::fprintf(progress, "\r\033[K[%s%s] %zu/%zu  compiled %d  cached %d  failed %d",
+                     std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(), done.load(),
+                     jobs.size(), compiled.load(), cached.load(), failed.load());
       } else {
-        std::printf("[%zu/%zu] %s: %s\n", done.load(), jobs.size(), jobs[i].label.c_str(), what.c_str());
+        std::fprintf(progress, "[%zu/%zu] %s: %s\n", done.load(), jobs.size(), jobs[i].label.c_str(), what.c_str());
       }
-      std::fflush(stdout);
+      std::fflush(progress);
     }
   };
   const unsigned n = f.jobs > 0 ? unsigned(f.jobs) : std::max(1u, std::thread::hardware_concurrency());
@@ -134,9 +173,14 @@ int run(const GlobalFlags& global, const Flags& f) {
   for (unsigned i = 1; i < std::min<std::size_t>(n, jobs.size()); ++i) pool.emplace_back(worker);
   worker();
   for (auto& t : pool) t.join();
-  if (tty) std::printf("\n");
+  if (tty) std::fprintf(progress, "\n");
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const Summary s = summarize(outcomes);
+  const int code = s.bad_input ? kExitBadInput : s.failed ? kExitFailed : kExitOk;
+  if (json) {
+    print_json(warm_json(*manifest, jobs, outcomes, s, engine, n, secs));
+    return code;
+  }
   std::printf("warm: %d compiled, %d already cached, %d failed (%zu build%s%s), in %.1f s (%u at a time; cache: %s)\n",
               s.compiled, s.cached, s.failed, jobs.size(), jobs.size() == 1 ? "" : "s",
               s.duplicates ? fmt::format(", {} of them the same kernels as another", s.duplicates).c_str() : "",
@@ -146,7 +190,7 @@ int run(const GlobalFlags& global, const Flags& f) {
       if (outcomes[i].error) std::fprintf(stderr, "failed: %s: %s\n", jobs[i].label.c_str(), outcomes[i].error->to_string().c_str());
     }
   }
-  return s.bad_input ? kExitBadInput : s.failed ? kExitFailed : kExitOk;
+  return code;
 }
 
 }  // namespace
@@ -157,6 +201,7 @@ Command add_warm(CLI::App& app, const GlobalFlags& global) {
   sub->add_option("MANIFEST", flags->manifest, "the manifest JSON file (docs/cache.md)")->required();
   sub->add_option("--arch", flags->archs, "archs to compile for, overriding the manifest's")->delimiter(',');
   sub->add_option("--jobs", flags->jobs, "parallel compiles (default: all cores)")->check(CLI::Range(1, 4096));
+  add_format_flag(sub, flags->format);
   return {sub, [&global, flags] { return run(global, *flags); }};
 }
 
