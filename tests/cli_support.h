@@ -20,6 +20,7 @@ struct CliResult {
   std::string err;  // stderr, when kept apart
 };
 
+// Runs `cmd` with /bin/sh; returns its stdout and sets `code` to its exit status (-1: killed).
 inline std::string run_shell(const std::string& cmd, int& code) {
   std::string out;
   FILE* p = ::popen(cmd.c_str(), "r");
