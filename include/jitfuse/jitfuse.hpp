@@ -64,7 +64,7 @@ struct CompileOptions {
   // problems, off by default: when the SMs do not divide the tiles, the last waves' k-tiles are
   // shared out evenly), e.g. "wgmma,cluster=1,persistent=0".
   // A template the problem cannot use (wgmma needs sm_90a, B as [N,K] and 16-byte-aligned rows)
-  // falls back to the heuristic, and explain says why.
+  // falls back to the heuristic; explain and KernelArtifact::not_applied say why.
   std::string gemm;
 };
 
@@ -82,11 +82,19 @@ struct KernelArtifact {
   std::string name;         // the CUDA function name
   std::string source;       // the generated CUDA C++
   std::string config;       // the template instance and why, e.g. "gemm_wgmma.cu (JF_MMA_BF16) 128x256x64 .."
+  // What CompileOptions asked for that this kernel does not do, each with why: a gemm template
+  // or setting the problem cannot use, math bf16x3 off the wgmma kernel (config says it too).
+  std::vector<std::string> not_applied;
+  std::string math;         // an f32 GEMM kernel's arithmetic as compiled ("ieee", "tf32",
+                            // "tf32x3", "bf16x3"); empty where math changes nothing (f16, bf16,
+                            // elementwise kernels)
   std::string ptx;          // empty unless CompileOptions::want_ptx
   std::string cubin;
   std::string cache_key;    // hex digest
-  std::string cache_file;   // the disk entry, or empty when the disk cache is off
+  std::string cache_file;   // the disk entry's path, or empty when the disk cache is off
   std::string cache_status; // "memory", "disk" or "compiled"
+  bool stored = false;      // compiled by this build and written to cache_file
+  std::string store_error;  // compiled by this build, but the write to cache_file failed: why
   double compile_ms = 0;    // NVRTC time when compiled here
   std::vector<std::string> headers;  // the embedded headers the source includes
 };

@@ -21,7 +21,8 @@ namespace {
 //  32  u64      cubin bytes
 //  40  u64      ptx bytes
 //  48  u64      created (unix seconds)
-//  56  metadata: "key=value\n" lines (graph, kernel, arch, nvrtc, compile_ms)
+//  56  metadata: "key=value\n" lines (graph, kernel, arch, nvrtc, compile_ms, dims as
+//      "M=2048,N=64", math)
 //      then the cubin, then the PTX
 //  end u64      XXH3-64 of every byte before it
 constexpr char kMagic[8] = {'J', 'F', 'K', 'C', 'A', 'C', 'H', 'E'};
@@ -41,8 +42,22 @@ T get(std::string_view in, std::size_t at) {
 Error corrupt(std::string why) { return make_error(ErrorCode::cache, std::move(why)); }
 
 std::string metadata(const EntryInfo& i) {
-  return fmt::format("graph={}\nkernel={}\narch={}\nnvrtc={}\ncompile_ms={:.1f}\n", i.graph, i.kernel,
-                     i.arch, i.nvrtc, i.compile_ms);
+  std::string dims;
+  for (const auto& [k, v] : i.dims) dims += fmt::format("{}{}={}", dims.empty() ? "" : ",", k, v);
+  return fmt::format("graph={}\nkernel={}\narch={}\nnvrtc={}\ncompile_ms={:.1f}\ndims={}\nmath={}\n",
+                     i.graph, i.kernel, i.arch, i.nvrtc, i.compile_ms, dims, i.math);
+}
+
+// "M=2048,N=64" -> {M: 2048, N: 64}; items that do not parse are skipped (metadata is advisory).
+std::map<std::string, std::int64_t> parse_dims(const std::string& text) {
+  std::map<std::string, std::int64_t> dims;
+  std::istringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    const auto eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) continue;
+    dims[item.substr(0, eq)] = std::atoll(item.c_str() + eq + 1);
+  }
+  return dims;
 }
 
 void read_metadata(std::string_view text, EntryInfo& info) {
@@ -56,6 +71,8 @@ void read_metadata(std::string_view text, EntryInfo& info) {
     else if (key == "arch") info.arch = value;
     else if (key == "nvrtc") info.nvrtc = value;
     else if (key == "compile_ms") info.compile_ms = std::atof(value.c_str());
+    else if (key == "dims") info.dims = parse_dims(value);
+    else if (key == "math") info.math = value;
   }
 }
 

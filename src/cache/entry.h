@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -10,6 +11,7 @@
 namespace jitfuse {
 
 // What an entry says about itself, for `jitfuse cache ls` and stats.
+// Serialized in the entry's metadata (entry.cpp): bump kCacheFormatVersion if this changes.
 struct EntryInfo {
   std::string graph;      // the graph's name
   std::string kernel;     // the CUDA function name
@@ -17,6 +19,8 @@ struct EntryInfo {
   std::string nvrtc;      // "nvrtc13-0"
   std::int64_t created = 0;  // unix seconds
   double compile_ms = 0;     // what NVRTC took: the time a hit saves
+  std::map<std::string, std::int64_t> dims;  // symbols baked in (CompileOptions::dims)
+  std::string math;       // an f32 GEMM's arithmetic ("tf32x3", ...); empty where none applies
 };
 
 // What a cache entry holds.

@@ -10,9 +10,9 @@
 
 namespace jitfuse {
 
-// Bump this when the disk entry layout (disk_cache.cpp) or what make_key hashes changes:
+// Bump this when the disk entry layout (entry.cpp) or what make_key hashes changes:
 // entries of another version are then treated as misses and replaced.
-inline constexpr unsigned kCacheFormatVersion = 2;
+inline constexpr unsigned kCacheFormatVersion = 3;  // 3: the metadata records dims and math
 
 // The identity of one compiled kernel.
 struct CacheKey {

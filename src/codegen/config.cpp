@@ -9,6 +9,13 @@
 namespace jitfuse {
 namespace {
 
+// Records a request (a GemmChoice template or setting, math bf16x3) that this config does not
+// honour: in the note, which explain prints, and in not_applied, which compile warns about.
+void not_applied(GemmConfig& c, std::string why) {
+  c.note += (c.note.empty() ? "" : "; ") + why;
+  c.not_applied.push_back(std::move(why));
+}
+
 // Must equal the static_assert in templates/gemm_simt.cu: two f32 buffers of As[BK][BM + 4]
 // and Bs[BK][BN + 4], whatever the element type.
 int simt_smem(const GemmConfig& c) { return 2 * c.bk * (c.bm + c.bn + 8) * 4; }
@@ -132,7 +139,7 @@ GemmConfig wgmma_config(int elem, MathMode math, const GemmShape& shape, const G
       c.note += fmt::format(", K split across a cluster of {} CTAs (partial sums added in shared "
                             "memory, in a fixed order)", c.split_k);
     }
-    if (choice.stream_k == 1) c.note += "; streamk=1 not applied: small problems are not persistent";
+    if (choice.stream_k == 1) not_applied(c, "streamk=1 not applied: small problems are not persistent");
     return c;
   }
   c.tmpl = GemmTemplate::wgmma;
@@ -176,8 +183,8 @@ GemmConfig wgmma_config(int elem, MathMode math, const GemmShape& shape, const G
                           "during the next tile's products", c.handoff == c.bn ? "all" : "half");
   }
   if (choice.handoff > 0 && !c.handoff) {
-    c.note += fmt::format("; handoff={} not applied: not for {}", choice.handoff == 1 ? "half" : "full",
-                          split ? "tf32x3" : "ping-pong");
+    not_applied(c, fmt::format("handoff={} not applied: not for {}", choice.handoff == 1 ? "half" : "full",
+                               split ? "tf32x3" : "ping-pong"));
   }
   // Stream-K: when asked, on the persistent grid without ping-pong or a hand-off (whose
   // consumers' turns assume whole tiles). Off by default: measured slower on the H100 at every
@@ -189,18 +196,18 @@ GemmConfig wgmma_config(int elem, MathMode math, const GemmShape& shape, const G
               "summed through a workspace)";
   }
   if (choice.stream_k == 1 && !c.stream_k) {
-    c.note += "; streamk=1 not applied: it needs the persistent grid, without ping-pong or a hand-off";
+    not_applied(c, "streamk=1 not applied: it needs the persistent grid, without ping-pong or a hand-off");
   }
-  if (choice.pingpong == 1 && !c.pingpong) c.note += "; pingpong=1 not applied: not for tf32x3";
+  if (choice.pingpong == 1 && !c.pingpong) not_applied(c, "pingpong=1 not applied: not for tf32x3");
   if (choice.tile_m != 0 && (split || c.pingpong)) {  // both take 128x128 tiles
-    c.note += fmt::format("; tile={} not applied: not with {}", choice.tile_m == 256 ? "256x128" : "128x256",
-                          split ? "tf32x3" : "ping-pong");
+    not_applied(c, fmt::format("tile={} not applied: not with {}", choice.tile_m == 256 ? "256x128" : "128x256",
+                               split ? "tf32x3" : "ping-pong"));
   }
-  if (choice.pingpong == 1 && choice.persistent == 0) c.note += "; persistent=0 not applied: ping-pong needs it";
-  if (choice.small_bn) c.note += fmt::format("; bn={} not applied: for small problems", choice.small_bn);
+  if (choice.pingpong == 1 && choice.persistent == 0) not_applied(c, "persistent=0 not applied: ping-pong needs it");
+  if (choice.small_bn) not_applied(c, fmt::format("bn={} not applied: for small problems", choice.small_bn));
   if (choice.split_k > 1) {
-    c.note += fmt::format("; split={} not applied: split K is for small problems (at most {} "
-                          "tiles of 64x64, without cluster=2 or persistent=1)", choice.split_k, kSmallTiles);
+    not_applied(c, fmt::format("split={} not applied: split K is for small problems (at most {} "
+                               "tiles of 64x64, without cluster=2 or persistent=1)", choice.split_k, kSmallTiles));
   }
   return c;
 }
@@ -266,7 +273,7 @@ GemmConfig x3_config(const GemmShape& shape, const GemmChoice& choice) {
   c.x3 = true;
   c.note = "f32 split into hi + lo bf16 by the kernel first (in device scratch; a grid barrier), then "
            "three bf16 products as one GEMM over 3K; " + c.note;
-  for (const std::string& d : dropped) c.note += fmt::format("; {} not applied: not with math bf16x3", d);
+  for (const std::string& d : dropped) not_applied(c, fmt::format("{} not applied: not with math bf16x3", d));
   return c;
 }
 
@@ -315,9 +322,11 @@ GemmConfig choose_gemm_config(DType dtype, MathMode math, bool kn, bool aligned,
   std::string x3_note;
   if (dtype == DType::f32 && math == MathMode::bf16x3) {
     if (no_wgmma.empty() && prefer.value_or(GemmTemplate::wgmma) == GemmTemplate::wgmma) {
-      return x3_config(shape, choice);
+      GemmConfig c = x3_config(shape, choice);
+      c.math = MathMode::bf16x3;
+      return c;
     }
-    x3_note = fmt::format("; math bf16x3 needs the sm_90a wgmma kernel ({}): tf32x3 instead",
+    x3_note = fmt::format("math bf16x3 needs the sm_90a wgmma kernel ({}): tf32x3 instead",
                           no_wgmma.empty() ? "mma was asked for" : no_wgmma);
     math = MathMode::tf32x3;
   }
@@ -351,11 +360,13 @@ GemmConfig choose_gemm_config(DType dtype, MathMode math, bool kn, bool aligned,
     else c.mma_macro = math == MathMode::tf32 ? "JF_MMA_TF32" : "JF_MMA_TF32X3";
   }
   if (!why_not.empty()) {
-    c.note = fmt::format("{} was asked for but not possible: {}{}",
-                         prefer == GemmTemplate::wgmma ? "wgmma" : "mma", why_not,
-                         c.note.empty() ? "" : "; " + c.note);
+    const std::string why = fmt::format("{} was asked for but not possible: {}",
+                                        prefer == GemmTemplate::wgmma ? "wgmma" : "mma", why_not);
+    c.note = why + (c.note.empty() ? "" : "; " + c.note);
+    c.not_applied.insert(c.not_applied.begin(), why);
   }
-  c.note += x3_note;
+  if (!x3_note.empty()) not_applied(c, x3_note);
+  c.math = tensor_cores ? math : MathMode::ieee;
   return c;
 }
 

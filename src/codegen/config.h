@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/arch.h"
 #include "jitfuse/jitfuse.hpp"
@@ -32,7 +33,11 @@ struct GemmConfig {
   int threads = 0;
   int smem_bytes = 0;                // dynamic shared memory per block
   std::string mma_macro;             // mma, wgmma: "JF_MMA_BF16", ...; empty for simt
+  MathMode math = MathMode::ieee;    // f32: the arithmetic this config does (a mode it cannot
+                                     // do falls back: bf16x3 to tf32x3, tensor cores to FFMA)
   std::string note;                  // why this one, for explain
+  std::vector<std::string> not_applied;  // what the choice or math asked for and this config does
+                                         // not do, each with why (also in the note)
 
   // "gemm_mma.cu 128x128x32, 4 stages, 256 threads, 80 KB smem".
   std::string describe() const;

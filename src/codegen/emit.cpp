@@ -346,6 +346,8 @@ void emit_gemm(Builder& b, const EmitOptions& options) {
   b.ops();
 
   b.out.config = c.describe() + (c.note.empty() ? "" : "; " + c.note) + "; " + form.note;
+  b.out.not_applied = c.not_applied;
+  if (g.dtype == DType::f32) b.out.math = std::string(to_string(c.math));
   b.out.launch = LaunchConfig{.kind = KernelKind::gemm, .threads = c.threads, .smem_bytes = c.smem_bytes,
                               .tile_m = c.bm, .tile_n = c.bn, .cluster_m = c.cluster_m, .cluster_n = c.cluster_n,
                               .persistent = c.persistent, .split_k = c.split_k, .stream_k = c.stream_k,
@@ -468,6 +470,7 @@ Expected<KernelSource> emit_source(const TypedGraph& g, const Plan& plan, int ke
   const KernelPlan& k = plan.kernels[kernel];
   Builder b{g, k, k.kind == KernelKind::gemm, {}, {}, {}, {}, {}};
   b.out.name = k.name;
+  b.out.dims = g.specialized;
   b.defines = fmt::format("#define JF_KERNEL_NAME {}\n", k.name);
   if (k.kind == KernelKind::gemm) emit_gemm(b, options);
   else emit_elementwise(b);

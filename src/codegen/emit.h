@@ -4,6 +4,8 @@
 #pragma once
 
 #include <algorithm>
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -73,6 +75,11 @@ struct KernelSource {
   std::string code;                   // the translation unit NVRTC compiles
   std::vector<std::string> includes;  // embedded headers the prologue includes, template last
   std::string config;                 // the template instance, for explain
+  std::vector<std::string> not_applied;  // requests (a GEMM choice, math bf16x3) this kernel does
+                                         // not honour, each with why (GemmConfig::not_applied)
+  std::string math;  // an f32 GEMM kernel's arithmetic as generated ("ieee", "tf32", "tf32x3",
+                     // "bf16x3"); empty for kernels math does not change (f16, bf16, elementwise)
+  std::map<std::string, std::int64_t> dims;  // the graph's symbols baked in (CompileOptions::dims)
   std::vector<Param> params;          // in struct order
   LaunchConfig launch;
 };

@@ -37,8 +37,12 @@ Status bind_one(const TypedGraph& g, const Value& v, const Tensor& t, Binding& b
   }
   for (std::size_t i = 0; i < v.shape.size(); ++i) {
     const Dim& d = v.shape[i];
-    if (t.shape[i] < 0) {
-      return bad(fmt::format("tensor '{}' has a negative dimension: {}", v.name, shape_text(t.shape)));
+    // An empty tensor (a 0 in its shape) would bind a symbol to 0: a kernel that does nothing,
+    // most likely from a caller's bug, so it is an error rather than a silent no-op.
+    if (t.shape[i] < 1) {
+      return bad(fmt::format("tensor '{}' has shape {}: dim {} is {}, and every dim must be at "
+                             "least 1 (empty tensors are not supported)", v.name,
+                             shape_text(t.shape), i, t.shape[i]));
     }
     if (!d.is_symbolic()) {
       if (t.shape[i] != d.size) {

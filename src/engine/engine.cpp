@@ -96,6 +96,8 @@ Expected<KernelArtifact> find_or_compile(Engine::Impl& e, const KernelSource& sr
   art.name = src.name;
   art.source = src.code;
   art.config = src.config;
+  art.not_applied = src.not_applied;
+  art.math = src.math;
   art.cache_key = key.digest;
   art.headers = src.includes;
   if (e.disk) art.cache_file = e.disk->path(key).string();
@@ -135,15 +137,18 @@ Expected<KernelArtifact> find_or_compile(Engine::Impl& e, const KernelSource& sr
                            c.cubin.size()));
     trace.after("nvrtc", [&] { return fmt::format("{:.1f} ms\n{}", c.ms, c.log); });
     entry = CacheEntry{std::move(c.cubin), std::move(c.ptx),
-                       EntryInfo{graph, src.name, arch.name(), nvrtc.tag(), std::int64_t(::time(nullptr)), c.ms}};
+                       EntryInfo{graph, src.name, arch.name(), nvrtc.tag(), std::int64_t(::time(nullptr)), c.ms,
+                                 src.dims, src.math}};
     if (e.disk) {
       if (Status s = e.disk->store(key, *entry); !s.ok()) {
+        art.store_error = s.error().to_string();
         std::lock_guard lock(e.mu);
         if (e.reported.insert(e.disk->dir().string()).second) {
           log::warn(fmt::format("cannot write to the kernel cache, so kernels will be recompiled "
                                 "next time: {}", s.error().to_string()));
         }
       } else {
+        art.stored = true;
         std::lock_guard lock(e.mu);
         e.stats.bytes_written += entry->cubin.size() + entry->ptx.size();
       }

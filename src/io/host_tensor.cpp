@@ -28,6 +28,20 @@ std::uint64_t fnv1a(const std::string& s) {
   return h;
 }
 
+// The size of dim `d` of `value`, a symbol looked up in `dims`.
+Expected<std::int64_t> dim_size(const TypedGraph& g, int value, const Dim& d,
+                                const std::map<std::string, std::int64_t>& dims) {
+  if (!d.is_symbolic()) return d.size;
+  auto it = dims.find(d.symbol);
+  if (it == dims.end()) {
+    return make_error(ErrorCode::unbound_dim,
+                      fmt::format("input '{}' {} needs a value for {}: pass --dims {}=SIZE",
+                                  g.values[value].name, to_string(g.values[value].shape),
+                                  d.symbol, d.symbol));
+  }
+  return it->second;
+}
+
 }  // namespace
 
 HostTensor random_tensor(DType dtype, const std::vector<std::int64_t>& shape, std::uint64_t seed,
@@ -57,30 +71,25 @@ HostTensor random_tensor(DType dtype, const std::vector<std::int64_t>& shape, st
   return t;
 }
 
-Expected<HostTensor> random_input(const TypedGraph& g, int value,
-                                  const std::map<std::string, std::int64_t>& dims, std::uint64_t seed) {
-  auto size = [&](const Dim& d) -> Expected<std::int64_t> {
-    if (!d.is_symbolic()) return d.size;
-    auto it = dims.find(d.symbol);
-    if (it == dims.end()) {
-      return make_error(ErrorCode::unbound_dim,
-                        fmt::format("input '{}' {} needs a value for {}: pass --dims {}=SIZE",
-                                    g.values[value].name, to_string(g.values[value].shape),
-                                    d.symbol, d.symbol));
-    }
-    return it->second;
-  };
+Expected<std::vector<std::int64_t>> random_input_shape(const TypedGraph& g, int value,
+                                                       const std::map<std::string, std::int64_t>& dims) {
   std::vector<std::int64_t> shape;
   for (const Dim& d : g.values[value].shape) {
-    JF_ASSIGN_OR_RETURN(std::int64_t s, size(d));
+    JF_ASSIGN_OR_RETURN(std::int64_t s, dim_size(g, value, d, dims));
     shape.push_back(s);
   }
+  return shape;
+}
+
+Expected<HostTensor> random_input(const TypedGraph& g, int value,
+                                  const std::map<std::string, std::int64_t>& dims, std::uint64_t seed) {
+  JF_ASSIGN_OR_RETURN(const std::vector<std::int64_t> shape, random_input_shape(g, value, dims));
   double scale = 1.0;
   for (const TypedNode& n : g.nodes) {
     if (n.op->kind != ops::OpKind::gemm) continue;
     for (std::size_t j = 1; j < n.inputs.size(); ++j) {
       if (n.inputs[j] != value) continue;
-      JF_ASSIGN_OR_RETURN(std::int64_t k, size(g.values[n.inputs[0]].shape[1]));
+      JF_ASSIGN_OR_RETURN(std::int64_t k, dim_size(g, value, g.values[n.inputs[0]].shape[1], dims));
       scale = 1.0 / std::sqrt(double(k));
     }
   }

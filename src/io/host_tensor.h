@@ -25,6 +25,10 @@ struct HostTensor {
 // fixed by `seed` and `name`.
 HostTensor random_tensor(DType dtype, const std::vector<std::int64_t>& shape, std::uint64_t seed,
                          const std::string& name, double scale);
+// The shape random_input gives graph input `value` of `g`, its symbols taken from `dims`;
+// unbound_dim when a symbol has no value. Costs nothing: for checking before generating.
+Expected<std::vector<std::int64_t>> random_input_shape(const TypedGraph& g, int value,
+                                                       const std::map<std::string, std::int64_t>& dims);
 // Random data for graph input `value` of `g`, its symbols taken from `dims`: U(-1, 1), except
 // that a gemm's B and bias get PyTorch Linear's 1/sqrt(K) scale so outputs stay O(1).
 // unbound_dim when a symbol has no value.

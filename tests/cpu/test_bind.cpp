@@ -85,14 +85,24 @@ TEST_CASE("baked-in dims are checked at launch") {
   CHECK(b.error().message.find("M=8 baked in") != std::string::npos);
 }
 
-TEST_CASE("an empty batch binds") {
+TEST_CASE("an empty or negative dim is rejected, naming the tensor and its shape") {
   Fixture f(jf_test::GemmGraph{}.json());
+  for (std::int64_t bad : {0, -1}) {
+    CAPTURE(bad);
+    TensorMap t = good_tensors();
+    t["x"].shape = {bad, 32};
+    t["out"].shape = {bad, 64};
+    auto b = bind_tensors(f.g, f.sources, t);
+    REQUIRE_FALSE(b.ok());
+    CHECK(b.error().code == ErrorCode::bad_launch);
+    CHECK(is_user_error(b.error().code));
+    CHECK(b.error().message.find(fmt::format("'x' has shape [{}, 32]", bad)) != std::string::npos);
+  }
   TensorMap t = good_tensors();
-  t["x"].shape = {0, 32};
-  t["out"].shape = {0, 64};
+  t["out"].shape = {7, 0};  // a fixed dim given as 0
   auto b = bind_tensors(f.g, f.sources, t);
-  REQUIRE(b.ok());
-  CHECK(numel(b->shapes[f.g.find("out")]) == 0);
+  REQUIRE_FALSE(b.ok());
+  CHECK(b.error().message.find("'out'") != std::string::npos);
 }
 
 TEST_CASE("an elementwise kernel takes tensors one element off 16-byte alignment") {

@@ -40,12 +40,15 @@ TEST_CASE("compile, then memory hit, then disk hit from a new engine") {
   const KernelArtifact first = build_one(a);
   CHECK(first.cache_status == "compiled");
   CHECK(first.compile_ms > 0);
+  CHECK(first.stored);
+  CHECK(first.store_error.empty());
   CHECK(std::filesystem::exists(first.cache_file));
   CHECK(std::filesystem::path(first.cache_file).filename().string().starts_with("jf_cached_0.sm80.nvrtc"));
   CHECK(build_one(a).cache_status == "memory");
   Engine b(EngineOptions{dir.path, true, 0});
   const KernelArtifact again = build_one(b);
   CHECK(again.cache_status == "disk");
+  CHECK_FALSE(again.stored);  // read, not written
   CHECK(again.cubin == first.cubin);
   CHECK(again.ptx == first.ptx);
   CHECK(a.stats().misses == 1);
@@ -111,9 +114,21 @@ TEST_CASE("an unusable cache directory costs a warning, never a kernel") {
   const auto file = dir.path / "not-a-dir";
   jf_test::write_file(file, "x");
   Engine e(EngineOptions{file, true, 0});
-  CHECK(build_one(e).cache_status == "compiled");
+  const KernelArtifact k = build_one(e);
+  CHECK(k.cache_status == "compiled");
+  // The artifact says the entry was not written, and why (the caller may print cache_file).
+  CHECK_FALSE(k.stored);
+  CHECK(k.store_error.find(file.string()) != std::string::npos);
   Engine inside(EngineOptions{file / "sub", true, 0});
-  CHECK(build_one(inside).cache_status == "compiled");
+  const KernelArtifact k2 = build_one(inside);
+  CHECK(k2.cache_status == "compiled");
+  CHECK_FALSE(k2.stored);
+  CHECK_FALSE(k2.store_error.empty());
+  Engine off(EngineOptions{file, false, 0});
+  const KernelArtifact k3 = build_one(off);
+  CHECK_FALSE(k3.stored);
+  CHECK(k3.store_error.empty());  // nothing was tried
+  CHECK(k3.cache_file.empty());
 }
 
 TEST_CASE("JITFUSE_CACHE=off and the directory variables") {
@@ -212,6 +227,8 @@ TEST_CASE("a full disk and a read-only directory cost a warning, never a kernel"
     const KernelArtifact k = build_one(e);
     inject_cache_write_fault(0);
     CHECK(k.cache_status == "compiled");
+    CHECK_FALSE(k.stored);
+    CHECK(k.store_error.find("injected") != std::string::npos);
     CHECK_FALSE(k.cubin.empty());
     CHECK_FALSE(std::filesystem::exists(k.cache_file));
     for (const auto& f : std::filesystem::directory_iterator(dir.path)) {
@@ -314,4 +331,37 @@ TEST_CASE("engine counters: hits, misses, compile time, bytes, and the journal")
   const CacheTotals t = read_stats(dir.path);
   CHECK(t.processes == 1);  // `a` wrote its line when it was destroyed
   CHECK(t.misses == 1);
+}
+
+TEST_CASE("an entry records the dims baked in and the math, and ls reads them back") {
+  const unsigned char digest[16] = {1, 2, 3};
+  CacheEntry e{"cubin", "ptx", EntryInfo{"g", "jf_g_0", "sm_80", "nvrtc13-0", 1700000000, 12.5,
+                                         {{"M", 2048}, {"N", 64}}, "tf32x3"}};
+  const std::string bytes = serialize_entry(digest, e);
+  auto info = parse_entry_info(bytes.substr(0, kEntryInfoBytes));
+  REQUIRE(info.ok());
+  CHECK(info->dims == std::map<std::string, std::int64_t>{{"M", 2048}, {"N", 64}});
+  CHECK(info->math == "tf32x3");
+  CHECK(info->created == 1700000000);
+  auto whole = parse_entry(bytes);
+  REQUIRE(whole.ok());
+  CHECK(whole->entry.info.dims == e.info.dims);
+  CHECK(whole->entry.info.math == "tf32x3");
+  // Through the engine: an f32 GEMM's entry says its math and dims; an elementwise one no math.
+  jf_test::TempDir dir;
+  Engine engine(EngineOptions{dir.path, true, 0});
+  CompileOptions o = sm80();
+  o.dims = {{"M", 8}};
+  o.gemm = "simt";
+  auto b = engine.build(jf_test::GemmGraph{}.graph(), o);
+  REQUIRE(b.ok());
+  CHECK(b->kernels[0].math == "ieee");
+  build_one(engine);
+  std::map<std::string, EntryInfo> by_kernel;
+  for (const ListedEntry& l : list_entries(dir.path, false)) by_kernel[l.info.graph] = l.info;
+  REQUIRE(by_kernel.size() == 2);
+  CHECK(by_kernel["g"].math == "ieee");
+  CHECK(by_kernel["g"].dims == std::map<std::string, std::int64_t>{{"M", 8}});
+  CHECK(by_kernel["cached"].math.empty());
+  CHECK(by_kernel["cached"].dims.empty());
 }

@@ -2,11 +2,13 @@
 #include <fmt/chrono.h>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <ctime>
 
 #include "cache/disk_cache.h"
 #include "cache/maintenance.h"
 #include "commands.h"
+#include "json_output.h"
 
 namespace jitfuse::cli {
 namespace {
@@ -14,6 +16,8 @@ namespace {
 struct Flags {
   bool remove_bad = false;
   std::string max_bytes;
+  std::string ls_format = "text";
+  std::string stats_format = "text";
 };
 
 std::string when(std::int64_t t) {
@@ -37,28 +41,97 @@ Expected<std::filesystem::path> cache_dir(const GlobalFlags& g) {
                     "no cache directory: JITFUSE_CACHE is off and none is set; pass --cache-dir DIR");
 }
 
-int ls(const std::filesystem::path& dir) {
-  const auto entries = list_entries(dir, false);
+// Rows as columns as wide as their widest cell, two spaces apart; `right` columns (numbers)
+// are aligned right. The last column is not padded.
+std::string table(const std::vector<std::vector<std::string>>& rows, const std::vector<bool>& right) {
+  std::vector<std::size_t> width;
+  for (const auto& row : rows) {
+    width.resize(std::max(width.size(), row.size()));
+    for (std::size_t c = 0; c < row.size(); ++c) width[c] = std::max(width[c], row[c].size());
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      const bool last = c + 1 == row.size();
+      if (c < right.size() && right[c]) out += fmt::format("{:>{}}", row[c], width[c]);
+      else out += last ? row[c] : fmt::format("{:<{}}", row[c], width[c]);
+      if (!last) out += "  ";
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+std::string dims_text(const std::map<std::string, std::int64_t>& dims) {
+  std::string out;
+  for (const auto& [k, v] : dims) out += fmt::format("{}{}={}", out.empty() ? "" : ",", k, v);
+  return out.empty() ? "-" : out;
+}
+
+// The digest an entry's file name ends with ("<kernel>.<arch>.<nvrtc>.<digest>.jfk").
+std::string entry_key(const std::filesystem::path& entry) {
+  const std::string digest = entry.stem().extension().string();
+  return digest.empty() ? "" : digest.substr(1);
+}
+
+ojson ls_json(const std::filesystem::path& dir, const std::vector<ListedEntry>& entries) {
+  ojson list = ojson::array(), unreadable = ojson::array();
   std::uint64_t total = 0;
-  std::printf("%-28s %-34s %-8s %10s  %-19s  %-19s\n", "GRAPH", "KERNEL", "ARCH", "SIZE", "CREATED (UTC)",
-              "LAST USED (UTC)");
   for (const ListedEntry& e : entries) {
     total += e.size;
     if (!e.problem.empty()) {
-      std::printf("%-28s %s (%s; `jitfuse cache verify` checks every entry)\n", "(unreadable)",
-                  e.path.filename().string().c_str(), e.problem.c_str());
+      unreadable.push_back({{"file", e.path.filename().string()}, {"bytes", e.size}, {"problem", e.problem}});
       continue;
     }
-    std::printf("%-28s %-34s %-8s %10s  %-19s  %-19s\n", e.info.graph.c_str(), e.info.kernel.c_str(),
-                e.info.arch.c_str(), bytes_text(e.size).c_str(), when(e.info.created).c_str(),
-                when(e.last_used).c_str());
+    list.push_back({{"file", e.path.filename().string()},
+                    {"graph", e.info.graph},
+                    {"kernel", e.info.kernel},
+                    {"arch", e.info.arch},
+                    {"nvrtc", e.info.nvrtc},
+                    {"math", string_or_null(e.info.math)},
+                    {"dims", dims_json(e.info.dims)},
+                    {"key", entry_key(e.path)},
+                    {"bytes", e.size},
+                    {"created", e.info.created},
+                    {"last_used", e.last_used},
+                    {"compile_ms", e.info.compile_ms}});
   }
+  return {{"cache_dir", dir.string()},
+          {"total_bytes", total},
+          {"limit_bytes", default_max_bytes()},
+          {"entries", std::move(list)},
+          {"unreadable", std::move(unreadable)}};
+}
+
+int ls(const std::filesystem::path& dir, const std::string& format) {
+  const auto entries = list_entries(dir, false);
+  if (format == "json") {
+    print_json(ls_json(dir, entries));
+    return kExitOk;
+  }
+  std::uint64_t total = 0;
+  std::vector<std::vector<std::string>> rows = {
+      {"GRAPH", "KERNEL", "ARCH", "MATH", "DIMS", "SIZE", "CREATED (UTC)", "LAST USED (UTC)", "KEY"}};
+  std::vector<std::string> unreadable;
+  for (const ListedEntry& e : entries) {
+    total += e.size;
+    if (!e.problem.empty()) {
+      unreadable.push_back(fmt::format("unreadable: {} ({}; `jitfuse cache verify` checks every entry)",
+                                       e.path.filename().string(), e.problem));
+      continue;
+    }
+    rows.push_back({e.info.graph, e.info.kernel, e.info.arch, e.info.math.empty() ? "-" : e.info.math,
+                    dims_text(e.info.dims), bytes_text(e.size), when(e.info.created), when(e.last_used),
+                    entry_key(e.path)});
+  }
+  std::fputs(table(rows, {false, false, false, false, false, true}).c_str(), stdout);
+  for (const std::string& line : unreadable) std::printf("%s\n", line.c_str());
   std::printf("%zu entr%s, %s (limit %s) in %s\n", entries.size(), entries.size() == 1 ? "y" : "ies",
               bytes_text(total).c_str(), bytes_text(default_max_bytes()).c_str(), dir.string().c_str());
   return kExitOk;
 }
 
-int stats(const std::filesystem::path& dir) {
+int stats(const std::filesystem::path& dir, const std::string& format) {
   const auto entries = list_entries(dir, false);
   std::uint64_t total = 0;
   double rebuild_ms = 0;
@@ -67,6 +140,21 @@ int stats(const std::filesystem::path& dir) {
     rebuild_ms += e.info.compile_ms;
   }
   const CacheTotals t = read_stats(dir);
+  if (format == "json") {
+    print_json({{"cache_dir", dir.string()},
+                {"entries", entries.size()},
+                {"total_bytes", total},
+                {"limit_bytes", default_max_bytes()},
+                {"rebuild_ms", rebuild_ms},
+                {"journal", {{"processes", t.processes},
+                             {"memory_hits", t.memory_hits},
+                             {"disk_hits", t.disk_hits},
+                             {"misses", t.misses},
+                             {"corrupt", t.corrupt},
+                             {"compile_ms", t.compile_ms},
+                             {"saved_ms", t.saved_ms}}}});
+    return kExitOk;
+  }
   std::printf("%s: %zu entries, %s of %s; recompiling them all would take %.1f s of NVRTC\n",
               dir.string().c_str(), entries.size(), bytes_text(total).c_str(),
               bytes_text(default_max_bytes()).c_str(), rebuild_ms / 1e3);
@@ -119,8 +207,11 @@ Command add_cache(CLI::App& app, const GlobalFlags& global) {
   auto flags = std::make_shared<Flags>();
   CLI::App* sub = app.add_subcommand("cache", "inspect and maintain the kernel cache");
   sub->require_subcommand(1);
-  CLI::App* ls_cmd = sub->add_subcommand("ls", "list entries: graph, kernel, arch, size, created, last used");
+  CLI::App* ls_cmd = sub->add_subcommand(
+      "ls", "list entries: graph, kernel, arch, math, dims, size, created, last used, key");
+  add_format_flag(ls_cmd, flags->ls_format);
   CLI::App* stats_cmd = sub->add_subcommand("stats", "size, and hits, misses and compile time saved");
+  add_format_flag(stats_cmd, flags->stats_format);
   CLI::App* verify_cmd = sub->add_subcommand("verify", "re-check every entry's checksum and key");
   verify_cmd->add_flag("--delete", flags->remove_bad, "remove the bad entries");
   CLI::App* prune_sub = sub->add_subcommand("prune", "evict least-recently-used entries beyond the size limit");
@@ -129,8 +220,8 @@ Command add_cache(CLI::App& app, const GlobalFlags& global) {
   return {sub, [&global, flags, ls_cmd, stats_cmd, verify_cmd, prune_sub] {
             auto dir = cache_dir(global);
             if (!dir) return report(dir.error());
-            if (ls_cmd->parsed()) return ls(*dir);
-            if (stats_cmd->parsed()) return stats(*dir);
+            if (ls_cmd->parsed()) return ls(*dir, flags->ls_format);
+            if (stats_cmd->parsed()) return stats(*dir, flags->stats_format);
             if (verify_cmd->parsed()) return verify(*dir, flags->remove_bad);
             if (prune_sub->parsed()) return prune_cmd(*dir, flags->max_bytes);
             auto n = clear(*dir);

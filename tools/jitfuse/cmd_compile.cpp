@@ -1,8 +1,10 @@
 // jitfuse compile GRAPH [--arch A] [--math M] [--dims M=2048] [--emit cu,ptx,cubin] [-o DIR]
+//                       [--format text|json]
 #include <fmt/format.h>
 
 #include "codegen/embedded.h"
 #include "commands.h"
+#include "json_output.h"
 
 namespace jitfuse::cli {
 namespace {
@@ -11,12 +13,15 @@ struct Flags {
   CompileFlags compile;
   std::vector<std::string> emit;
   std::string out_dir = ".";
+  std::string format = "text";
 };
 
 // Writes what --emit asks for; a .cu comes with the headers it includes, so that
-// `nvcc -I DIR/include` compiles it as is.
-Status emit_files(const Build& build, const Flags& f) {
+// `nvcc -I DIR/include` compiles it as is. Returns the paths written (the headers' folder last).
+Expected<std::vector<std::string>> emit_files(const Build& build, const Flags& f) {
   const std::filesystem::path dir = f.out_dir;
+  std::vector<std::string> written;
+  if (f.emit.empty()) return written;
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec) {
@@ -30,7 +35,7 @@ Status emit_files(const Build& build, const Flags& f) {
       const std::string& bytes = kind == "cu" ? k.source : kind == "ptx" ? k.ptx : k.cubin;
       const auto path = dir / (k.name + "." + kind);
       JF_RETURN_IF_ERROR(write_file(path, bytes));
-      std::printf("wrote %s\n", path.string().c_str());
+      written.push_back(path.string());
       cu = cu || kind == "cu";
     }
   }
@@ -40,10 +45,46 @@ Status emit_files(const Build& build, const Flags& f) {
       std::filesystem::create_directories(path.parent_path(), ec);
       JF_RETURN_IF_ERROR(write_file(path, file.text));
     }
-    std::printf("wrote %s (the headers the .cu includes: nvcc -I %s)\n",
-                (dir / "include").string().c_str(), (dir / "include").string().c_str());
+    written.push_back((dir / "include").string());
   }
-  return {};
+  return written;
+}
+
+// The build as a JSON document: what was built, for what, and where each kernel came from.
+ojson build_json(const Build& b, const CompileOptions& o, const Engine& engine,
+                 const std::vector<std::string>& files) {
+  ojson kernels = ojson::array();
+  for (const KernelArtifact& k : b.kernels) kernels.push_back(kernel_json(k));
+  return {{"graph", b.graph_name},
+          {"arch", b.arch},
+          {"math", std::string(to_string(b.math))},
+          {"gemm", o.gemm.empty() ? "auto" : o.gemm},
+          {"tuned_gemm", string_or_null(b.tuned_gemm)},
+          {"dims", dims_json(o.dims)},
+          {"fusion", o.fusion},
+          {"cache_dir", string_or_null(engine.cache_dir().string())},
+          {"kernels", std::move(kernels)},
+          {"files", files}};
+}
+
+void print_text(const Build& b, const std::vector<std::string>& files) {
+  std::printf("%s: %zu kernel%s for %s\n", b.graph_name.c_str(), b.kernels.size(),
+              b.kernels.size() == 1 ? "" : "s", b.arch.c_str());
+  if (!b.tuned_gemm.empty()) {
+    std::printf("  gemm config %s, from a `jitfuse tune` record\n", b.tuned_gemm.c_str());
+  }
+  for (const KernelArtifact& k : b.kernels) {
+    const std::string entry = cache_entry_status(k);
+    std::printf("  %s: %s; cubin %zu bytes, PTX %zu bytes%s\n", k.name.c_str(), cache_outcome(k).c_str(),
+                k.cubin.size(), k.ptx.size(), entry.empty() ? "" : ("\n    cache: " + entry).c_str());
+  }
+  for (const std::string& path : files) {
+    if (path.ends_with("include")) {
+      std::printf("wrote %s (the headers the .cu includes: nvcc -I %s)\n", path.c_str(), path.c_str());
+    } else {
+      std::printf("wrote %s\n", path.c_str());
+    }
+  }
 }
 
 int run(const GlobalFlags& global, const Flags& f) {
@@ -60,17 +101,11 @@ int run(const GlobalFlags& global, const Flags& f) {
   Engine engine(engine_options(global));
   auto build = engine.build(*graph, *options);
   if (!build) return report(build.error());
-  std::printf("%s: %zu kernel%s for %s\n", build->graph_name.c_str(), build->kernels.size(),
-              build->kernels.size() == 1 ? "" : "s", build->arch.c_str());
-  if (!build->tuned_gemm.empty()) {
-    std::printf("  gemm config %s, from a `jitfuse tune` record\n", build->tuned_gemm.c_str());
-  }
-  for (const KernelArtifact& k : build->kernels) {
-    std::printf("  %s: %s; cubin %zu bytes, PTX %zu bytes%s\n", k.name.c_str(), cache_outcome(k).c_str(),
-                k.cubin.size(), k.ptx.size(),
-                k.cache_file.empty() ? "" : fmt::format("\n    cache: {}", k.cache_file).c_str());
-  }
-  if (Status s = emit_files(*build, f); !s.ok()) return report(s.error());
+  warn_not_applied(*build);
+  auto files = emit_files(*build, f);
+  if (!files) return report(files.error());
+  if (f.format == "json") print_json(build_json(*build, *options, engine, *files));
+  else print_text(*build, *files);
   return kExitOk;
 }
 
@@ -82,6 +117,7 @@ Command add_compile(CLI::App& app, const GlobalFlags& global) {
   add_compile_flags(sub, flags->compile);
   sub->add_option("--emit", flags->emit, "write these: cu, ptx, cubin (comma list)")->delimiter(',');
   sub->add_option("-o,--output-dir", flags->out_dir, "where --emit writes (default: .)");
+  add_format_flag(sub, flags->format);
   return {sub, [&global, flags] { return run(global, *flags); }};
 }
 

@@ -2,11 +2,16 @@
 //                   [--check] [--atol A --rtol R] [--bench]
 #include <fmt/format.h>
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <cmath>
+#include <cstring>
 
 #include "common/text.h"
 #include "commands.h"
 #include "cuda/device.h"
+#include "cuda/libcuda.h"
 #include "cuda/timing.h"
 #include "device_tensors.h"
 #include "graph/typed_graph.h"
@@ -29,7 +34,7 @@ struct Flags {
 
 using Shape64 = std::vector<std::int64_t>;
 
-// Splits NAME=PATH items, checking NAME against `allowed`.
+// Splits NAME=PATH items, checking NAME against `allowed`; a name given twice is an error.
 Expected<std::map<std::string, std::string>> name_paths(const std::vector<std::string>& items,
                                                         const std::vector<std::string>& allowed,
                                                         const char* flag) {
@@ -45,7 +50,11 @@ Expected<std::map<std::string, std::string>> name_paths(const std::vector<std::s
                         fmt::format("{} names '{}', which is not one of {}{}", flag, name,
                                     join(allowed, ", "), did_you_mean(name, allowed)));
     }
-    out[name] = item.substr(eq + 1);
+    if (auto [it, fresh] = out.emplace(name, item.substr(eq + 1)); !fresh) {
+      return make_error(ErrorCode::bad_option,
+                        fmt::format("{} names '{}' twice ({} and {}); give each once", flag, name,
+                                    it->second, item.substr(eq + 1)));
+    }
   }
   return out;
 }
@@ -67,6 +76,8 @@ Status bind_file_shape(const Value& v, const Shape64& shape, const std::string& 
   if (shape.size() != v.shape.size()) return mismatch("the ranks differ");
   for (std::size_t i = 0; i < shape.size(); ++i) {
     const Dim& d = v.shape[i];
+    // The launch would reject it too (bind.cpp); here it is caught before any work.
+    if (shape[i] < 1) return mismatch(fmt::format("dim {} is empty; empty tensors are not supported", i));
     if (!d.is_symbolic() && d.size != shape[i]) return mismatch(fmt::format("dim {} must be {}", i, d.size));
     if (d.is_symbolic()) {
       auto [it, fresh] = dims.emplace(d.symbol, shape[i]);
@@ -78,32 +89,71 @@ Status bind_file_shape(const Value& v, const Shape64& shape, const std::string& 
   return {};
 }
 
-// The inputs' data: from files where given, else random (which needs --random and every dim).
-Expected<std::map<std::string, io::HostTensor>> prepare_inputs(const TypedGraph& g, const Flags& f) {
+// The inputs read from their files, and the sizes those give the graph's symbols.
+struct FileInputs {
+  std::map<std::string, io::HostTensor> tensors;
+  std::map<std::string, std::int64_t> dims;
+};
+
+// Reads the --input files and checks every other input can be generated (--random given,
+// every dim of its shape known): all the input errors, before any GPU work.
+Expected<FileInputs> read_inputs(const TypedGraph& g, const Flags& f) {
   std::vector<std::string> names;
   for (int v : g.inputs) names.push_back(g.values[v].name);
   JF_ASSIGN_OR_RETURN(auto files, name_paths(f.inputs, names, "--input"));
-  std::map<std::string, io::HostTensor> out;
-  std::map<std::string, std::int64_t> dims;
+  FileInputs in;
   for (int v : g.inputs) {
     const Value& val = g.values[v];
     auto it = files.find(val.name);
     if (it == files.end()) continue;
     JF_ASSIGN_OR_RETURN(io::NpyArray arr, io::read_npy(it->second));
-    JF_RETURN_IF_ERROR(bind_file_shape(val, arr.shape, it->second, dims));
-    JF_ASSIGN_OR_RETURN(out[val.name], io::from_npy(arr, val.dtype, it->second));
+    JF_RETURN_IF_ERROR(bind_file_shape(val, arr.shape, it->second, in.dims));
+    JF_ASSIGN_OR_RETURN(in.tensors[val.name], io::from_npy(arr, val.dtype, it->second));
   }
   for (int v : g.inputs) {
     const Value& val = g.values[v];
-    if (out.count(val.name)) continue;
+    if (in.tensors.count(val.name)) continue;
     if (!f.random->count()) {
       return make_error(ErrorCode::bad_option,
                         fmt::format("input '{}' has no data: pass --input {}=FILE.npy, or --random SEED "
                                     "for random inputs", val.name, val.name));
     }
-    JF_ASSIGN_OR_RETURN(out[val.name], io::random_input(g, v, dims, f.seed));
+    JF_RETURN_IF_ERROR(io::random_input_shape(g, v, in.dims));
   }
-  return out;
+  return in;
+}
+
+// Every input: the files' and, for the rest, random data (read_inputs checked they can be made).
+Expected<std::map<std::string, io::HostTensor>> all_inputs(const TypedGraph& g, const Flags& f,
+                                                           FileInputs in) {
+  for (int v : g.inputs) {
+    const Value& val = g.values[v];
+    if (in.tensors.count(val.name)) continue;
+    JF_ASSIGN_OR_RETURN(in.tensors[val.name], io::random_input(g, v, in.dims, f.seed));
+  }
+  return std::move(in.tensors);
+}
+
+// Checks that each --output path can be written (its directory exists and is writable, and the
+// path is not a directory), so that a bad path fails before the GPU work, not after it.
+Status check_output_paths(const std::map<std::string, std::string>& outputs) {
+  namespace fs = std::filesystem;
+  for (const auto& [name, file] : outputs) {
+    auto bad = [&](std::string why) {
+      Error e = make_error(ErrorCode::io, fmt::format("--output {}: {}", name, why));
+      e.file = file;
+      return e;
+    };
+    std::error_code ec;
+    if (fs::is_directory(file, ec)) return bad("this is a directory; name a .npy file in it");
+    const fs::path dir = fs::path(file).parent_path().empty() ? fs::path(".") : fs::path(file).parent_path();
+    if (!fs::exists(dir, ec)) return bad(fmt::format("the directory {} does not exist", dir.string()));
+    if (!fs::is_directory(dir, ec)) return bad(fmt::format("{} is not a directory", dir.string()));
+    if (::access(dir.c_str(), W_OK) != 0) {
+      return bad(fmt::format("cannot write to the directory {}: {}", dir.string(), std::strerror(errno)));
+    }
+  }
+  return {};
 }
 
 double gemm_flops(const TypedGraph& g, const std::map<std::string, io::HostTensor>& inputs) {
@@ -158,16 +208,27 @@ int run(const GlobalFlags& global, const Flags& f) {
   for (int v : g->outputs) out_names.push_back(g->values[v].name);
   auto out_files = name_paths(f.outputs, out_names, "--output");
   if (!out_files) return report(out_files.error());
-  auto inputs = prepare_inputs(*g, f);
+  if (Status s = check_output_paths(*out_files); !s.ok()) return report(s.error());
+  auto files = read_inputs(*g, f);
+  if (!files) return report(files.error());
+  // Without a driver nothing below can run: say so before generating (maybe large) inputs.
+  if (auto api = cu::api(); !api.ok()) {
+    Error e = api.error();
+    e.message = "run launches the graph on this machine's GPU: " + e.message;
+    return report(e);
+  }
+  auto inputs = all_inputs(*g, f, std::move(*files));
   if (!inputs) return report(inputs.error());
 
   Engine engine(engine_options(global));
   auto kernel = engine.compile(*graph, *options);
   if (!kernel) return report(kernel.error());
   const Build& build = kernel->build();
+  warn_not_applied(build);
   for (const auto& k : build.kernels) {
+    const std::string entry = cache_entry_status(k);
     std::printf("%s: %s%s\n", k.name.c_str(), cache_outcome(k).c_str(),
-                k.cache_file.empty() ? "" : fmt::format(" ({})", k.cache_file).c_str());
+                entry.empty() ? "" : fmt::format(" ({})", entry).c_str());
   }
   // The engine uses device 0's primary context; our buffers live there too.
   auto gpu = cu::Device::open(0);

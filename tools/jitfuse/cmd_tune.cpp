@@ -106,6 +106,10 @@ int run(const GlobalFlags& global, const Flags& f) {
       c.note = kernel.error().to_string();
     } else {
       const Build& b = kernel->build();
+      // The heuristic's candidate is built with the caller's options: what they asked for and
+      // did not get (math bf16x3 off the wgmma kernel) is worth a warning; the other
+      // candidates' misses are the table's "not possible" rows.
+      if (c.gemm == "auto") warn_not_applied(b);
       record.arch = b.arch;      // every candidate's build names the same problem
       record.key = b.tune_key;
       c.config = config_of(b);

@@ -1,128 +1,125 @@
 // jitfuse warm MANIFEST [--arch ..] [--jobs N]: compile graphs x archs x math x dims into the
 // cache, on a machine with or without a GPU. The manifest format is in docs/cache.md.
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
-#include <fstream>
 #include <mutex>
-#include <nlohmann/json.hpp>
-#include <sstream>
+#include <optional>
 #include <thread>
-#include <unistd.h>
 
 #include "commands.h"
+#include "json_output.h"
+#include "warm_manifest.h"
 
 namespace jitfuse::cli {
 namespace {
-
-using json = nlohmann::json;
 
 struct Flags {
   std::string manifest;
   std::vector<std::string> archs;
   int jobs = 0;
+  std::string format = "text";
 };
 
-struct Job {
-  const Graph* graph;
-  CompileOptions options;
-  std::string label;
+// What one job came to.
+struct Outcome {
+  std::optional<Build> build;
+  std::optional<Error> error;
+  int duplicate_of = -1;  // an earlier job that produced exactly these kernels
 };
 
-struct Manifest {
-  std::vector<Graph> graphs;
-  std::vector<std::string> archs;
-  std::vector<std::string> math = {"auto"};
-  std::vector<std::map<std::string, std::int64_t>> dims = {{}};
+// What the run did, counted per distinct build (jobs producing the same kernels are one build),
+// so that the counts hold however the threads raced.
+struct Summary {
+  int compiled = 0, cached = 0, failed = 0, duplicates = 0;
+  bool bad_input = false;  // a failure was the input's fault (exit 2)
 };
 
-Error manifest_error(const std::string& file, std::string pointer, std::string message) {
-  Error e = make_error(ErrorCode::schema, std::move(message), std::move(pointer));
-  e.file = file;
-  return e;
+std::string kernels_key(const Build& b) {
+  std::string key;
+  for (const auto& k : b.kernels) key += k.cache_key + ",";
+  return key;
 }
 
-Expected<std::vector<std::string>> strings(const json& doc, const char* key, const std::string& file) {
-  std::vector<std::string> out;
-  const json& j = doc[key];
-  if (!j.is_array() || j.empty()) {
-    return manifest_error(file, fmt::format("/{}", key), fmt::format("{} must be a non-empty array of strings", key));
+bool any_compiled(const Build& b) {
+  for (const auto& k : b.kernels) {
+    if (k.cache_status == "compiled") return true;
   }
-  for (std::size_t i = 0; i < j.size(); ++i) {
-    if (!j[i].is_string()) {
-      return manifest_error(file, fmt::format("/{}/{}", key, i), fmt::format("{} entries must be strings", key));
-    }
-    out.push_back(j[i].get<std::string>());
-  }
-  return out;
+  return false;
 }
 
-Expected<Manifest> load_manifest(const std::filesystem::path& path) {
-  const std::string file = path.string();
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    Error e = make_error(ErrorCode::io, "cannot read the manifest");
-    e.file = file;
-    return e;
-  }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  json doc = json::parse(ss.str(), nullptr, false);
-  if (doc.is_discarded()) {
-    Error e = make_error(ErrorCode::json_syntax, "the manifest is not valid JSON");
-    e.file = file;
-    return e;
-  }
-  if (!doc.is_object()) return manifest_error(file, "", "a manifest must be a JSON object");
-  for (const auto& [key, value] : doc.items()) {
-    if (key != "graphs" && key != "archs" && key != "math" && key != "dims") {
-      return manifest_error(file, "/" + key, fmt::format("unknown key '{}'; a manifest has graphs, "
-                                                         "archs, math and dims", key));
+// Groups jobs by the kernels they produced; a group counts as compiled when any of its jobs
+// compiled (the others then found the kernels in memory or on disk), else as already cached.
+Summary summarize(std::vector<Outcome>& outcomes) {
+  Summary s;
+  std::map<std::string, int> first;  // kernels -> the first job (in manifest order) with them
+  std::map<int, bool> compiled;      // first job -> whether its group compiled anything
+  for (std::size_t i = 0; i < outcomes.size(); ++i) {
+    Outcome& o = outcomes[i];
+    if (!o.build) {
+      ++s.failed;
+      s.bad_input = s.bad_input || is_user_error(o.error->code);
+      continue;
     }
-  }
-  Manifest m;
-  if (!doc.contains("graphs") || !doc["graphs"].is_array() || doc["graphs"].empty()) {
-    return manifest_error(file, "/graphs", "graphs must be a non-empty array of paths or inline graphs");
-  }
-  for (std::size_t i = 0; i < doc["graphs"].size(); ++i) {
-    const json& g = doc["graphs"][i];
-    Expected<Graph> graph = make_error(ErrorCode::internal, "");
-    if (g.is_string()) {
-      std::filesystem::path p = g.get<std::string>();
-      if (p.is_relative()) p = path.parent_path() / p;  // relative to the manifest
-      graph = load_graph(p);
-    } else if (g.is_object()) {
-      graph = parse_graph(g.dump(), fmt::format("{}#/graphs/{}", file, i));
-    } else {
-      return manifest_error(file, fmt::format("/graphs/{}", i), "a graph must be a path or an inline graph object");
+    auto [it, fresh] = first.emplace(kernels_key(*o.build), int(i));
+    if (!fresh) {
+      o.duplicate_of = it->second;
+      ++s.duplicates;
     }
-    if (!graph) return graph.error();
-    m.graphs.push_back(std::move(*graph));
+    compiled[it->second] = compiled[it->second] || any_compiled(*o.build);
   }
-  if (doc.contains("archs")) { JF_ASSIGN_OR_RETURN(m.archs, strings(doc, "archs", file)); }
-  if (doc.contains("math")) { JF_ASSIGN_OR_RETURN(m.math, strings(doc, "math", file)); }
-  if (doc.contains("dims")) {
-    const json& d = doc["dims"];
-    if (!d.is_array() || d.empty()) return manifest_error(file, "/dims", "dims must be a non-empty array of objects like {\"M\": 2048}");
-    m.dims.clear();
-    for (std::size_t i = 0; i < d.size(); ++i) {
-      std::map<std::string, std::int64_t> one;
-      if (!d[i].is_object()) return manifest_error(file, fmt::format("/dims/{}", i), "each dims entry must be an object like {\"M\": 2048}");
-      for (const auto& [k, v] : d[i].items()) {
-        if (!v.is_number_integer()) return manifest_error(file, fmt::format("/dims/{}/{}", i, k), "a dim must be an integer");
-        one[k] = v.get<std::int64_t>();
-      }
-      m.dims.push_back(std::move(one));
-    }
-  }
-  return m;
+  for (const auto& [job, c] : compiled) (c ? s.compiled : s.cached)++;
+  return s;
 }
 
-std::string dims_label(const std::map<std::string, std::int64_t>& dims) {
-  std::string out;
-  for (const auto& [k, v] : dims) out += fmt::format(" {}={}", k, v);
-  return out;
+// What one job saw, for its progress line.
+std::string job_line(const Outcome& o) {
+  if (!o.build) return "FAILED: " + o.error->to_string();
+  double ms = 0;
+  bool fresh = false, disk = false;
+  for (const auto& k : o.build->kernels) {
+    ms += k.compile_ms;
+    fresh = fresh || k.cache_status == "compiled";
+    disk = disk || k.cache_status == "disk";
+  }
+  if (fresh) return fmt::format("compiled ({:.0f} ms)", ms);
+  return disk ? "already cached" : "same kernels as an earlier build";
+}
+
+// The run as a JSON document: every build with its outcome and kernels, and the summary.
+ojson warm_json(const Manifest& m, const std::vector<WarmJob>& jobs, const std::vector<Outcome>& outcomes,
+                const Summary& s, const Engine& engine, unsigned parallel, double secs) {
+  ojson builds = ojson::array();
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    const WarmJob& job = jobs[i];
+    const Outcome& o = outcomes[i];
+    ojson kernels = ojson::array();
+    if (o.build) {
+      for (const KernelArtifact& k : o.build->kernels) kernels.push_back(kernel_json(k));
+    }
+    const std::string line = job_line(o);
+    builds.push_back({{"graph", job.graph->name},
+                      {"arch", job.options.arch},
+                      {"math", job.math_applies ? ojson(std::string(to_string(job.options.math))) : ojson(nullptr)},
+                      {"dims", dims_json(job.options.dims)},
+                      {"status", !o.build ? "failed" : line.starts_with("compiled") ? "compiled" : "cached"},
+                      {"duplicate_of", o.duplicate_of >= 0 ? ojson(o.duplicate_of) : ojson(nullptr)},
+                      {"kernels", std::move(kernels)},
+                      {"error", o.error ? error_json(*o.error) : ojson(nullptr)}});
+  }
+  return {{"manifest", m.file},
+          {"cache_dir", string_or_null(engine.cache_dir().string())},
+          {"parallel", parallel},
+          {"seconds", secs},
+          {"builds", std::move(builds)},
+          {"summary", {{"builds", jobs.size()},
+                       {"distinct", jobs.size() - std::size_t(s.duplicates)},
+                       {"compiled", s.compiled},
+                       {"cached", s.cached},
+                       {"failed", s.failed},
+                       {"duplicates", s.duplicates}}}};
 }
 
 int run(const GlobalFlags& global, const Flags& f) {
@@ -132,63 +129,43 @@ int run(const GlobalFlags& global, const Flags& f) {
   if (archs.empty()) {
     return report(make_error(ErrorCode::bad_option, "no archs: list them in the manifest's \"archs\" or pass --arch"));
   }
-  std::vector<Job> jobs;
-  for (const Graph& g : manifest->graphs) {
-    for (const std::string& arch : archs) {
-      for (const std::string& math : manifest->math) {
-        const auto mode = parse_math_mode(math);
-        if (!mode) return report(make_error(ErrorCode::bad_option, fmt::format("math \"{}\" must be auto, ieee, tf32, tf32x3 or bf16x3", math)));
-        // Math modes shape only f32 GEMMs; other graphs would compile the same kernel again.
-        const bool f32 = !g.inputs.empty() && g.inputs.front().dtype == DType::f32;
-        if (!f32 && *mode != MathMode::ieee && *mode != MathMode::automatic) continue;
-        for (const auto& dims : manifest->dims) {
-          CompileOptions o;
-          o.arch = arch;
-          o.math = *mode;
-          o.dims = dims;
-          jobs.push_back({&g, o, fmt::format("{} {}{}{}", g.name, arch, f32 ? " " + math : "", dims_label(dims))});
-        }
-      }
-    }
-  }
+  auto planned = plan_warm_jobs(*manifest, archs, !f.archs.empty());
+  if (!planned) return report(planned.error());
+  const std::vector<WarmJob>& jobs = *planned;
+
   Engine engine(engine_options(global));
+  std::vector<Outcome> outcomes(jobs.size());
   std::atomic<std::size_t> next{0}, done{0};
   std::atomic<int> compiled{0}, cached{0}, failed{0};
   std::mutex print_mu;
-  std::vector<std::string> failures;
   const auto t0 = std::chrono::steady_clock::now();
-  const bool tty = ::isatty(::fileno(stdout));
+  // With --format json stdout holds the document alone, so the progress goes to stderr.
+  const bool json = f.format == "json";
+  FILE* progress = json ? stderr : stdout;
+  const bool tty = ::isatty(::fileno(progress));
   auto worker = [&] {
     for (std::size_t i; (i = next++) < jobs.size();) {
       auto build = engine.build(*jobs[i].graph, jobs[i].options);
-      std::string what;
-      if (!build) {
-        ++failed;
-        what = "FAILED: " + build.error().to_string();
-      } else {
-        int fresh = 0;
-        double ms = 0;
-        for (const auto& k : build->kernels) {
-          fresh += k.cache_status == "compiled";
-          ms += k.compile_ms;
-        }
-        if (fresh) { ++compiled; what = fmt::format("compiled ({:.0f} ms)", ms); }
-        else { ++cached; what = "already cached"; }
-      }
+      Outcome& o = outcomes[i];
+      if (build) o.build = std::move(*build);
+      else o.error = build.error();
+      const std::string what = job_line(o);
+      if (!o.build) ++failed;
+      else if (what.starts_with("compiled")) ++compiled;
+      else ++cached;
       std::lock_guard lock(print_mu);
       ++done;
-      if (!build) failures.push_back(jobs[i].label + ": " + build.error().to_string());
       if (tty) {
         // One bar, redrawn in place; failures still get a line of their own above it.
-        if (!build) std::printf("\r\033[Kfailed: %s\n", failures.back().c_str());
+        if (!o.build) std::fprintf(progress, "\r\033[Kfailed: %s: %s\n", jobs[i].label.c_str(), o.error->to_string().c_str());
         const int width = 30, filled = int(width * done / jobs.size());
-        std::printf("\r\033[K[%s%s] %zu/%zu  compiled %d  cached %d  failed %d", std::string(filled, '#').c_str(),
-                    std::string(width - filled, '.').c_str(), done.load(), jobs.size(), compiled.load(),
-                    cached.load(), failed.load());
+        std::fprintf(progress, "\r\033[K[%s%s] %zu/%zu  compiled %d  cached %d  failed %d",
+                     std::string(filled, '#').c_str(), std::string(width - filled, '.').c_str(), done.load(),
+                     jobs.size(), compiled.load(), cached.load(), failed.load());
       } else {
-        std::printf("[%zu/%zu] %s: %s\n", done.load(), jobs.size(), jobs[i].label.c_str(), what.c_str());
+        std::fprintf(progress, "[%zu/%zu] %s: %s\n", done.load(), jobs.size(), jobs[i].label.c_str(), what.c_str());
       }
-      std::fflush(stdout);
+      std::fflush(progress);
     }
   };
   const unsigned n = f.jobs > 0 ? unsigned(f.jobs) : std::max(1u, std::thread::hardware_concurrency());
@@ -196,15 +173,24 @@ int run(const GlobalFlags& global, const Flags& f) {
   for (unsigned i = 1; i < std::min<std::size_t>(n, jobs.size()); ++i) pool.emplace_back(worker);
   worker();
   for (auto& t : pool) t.join();
-  if (tty) std::printf("\n");
+  if (tty) std::fprintf(progress, "\n");
   const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("warm: %d compiled, %d already cached, %d failed, in %.1f s (%.1f builds/s, %u jobs; cache: %s)\n",
-              compiled.load(), cached.load(), failed.load(), secs, double(jobs.size()) / secs, n,
-              engine.cache_dir().empty() ? "off" : engine.cache_dir().string().c_str());
-  if (!tty) {
-    for (const auto& msg : failures) std::fprintf(stderr, "failed: %s\n", msg.c_str());
+  const Summary s = summarize(outcomes);
+  const int code = s.bad_input ? kExitBadInput : s.failed ? kExitFailed : kExitOk;
+  if (json) {
+    print_json(warm_json(*manifest, jobs, outcomes, s, engine, n, secs));
+    return code;
   }
-  return failed ? kExitFailed : kExitOk;
+  std::printf("warm: %d compiled, %d already cached, %d failed (%zu build%s%s), in %.1f s (%u at a time; cache: %s)\n",
+              s.compiled, s.cached, s.failed, jobs.size(), jobs.size() == 1 ? "" : "s",
+              s.duplicates ? fmt::format(", {} of them the same kernels as another", s.duplicates).c_str() : "",
+              secs, n, engine.cache_dir().empty() ? "off" : engine.cache_dir().string().c_str());
+  if (!tty) {
+    for (std::size_t i = 0; i < jobs.size(); ++i) {
+      if (outcomes[i].error) std::fprintf(stderr, "failed: %s: %s\n", jobs[i].label.c_str(), outcomes[i].error->to_string().c_str());
+    }
+  }
+  return code;
 }
 
 }  // namespace
@@ -214,7 +200,8 @@ Command add_warm(CLI::App& app, const GlobalFlags& global) {
   CLI::App* sub = app.add_subcommand("warm", "compile a manifest of graphs x archs x dims into the cache (no GPU needed)");
   sub->add_option("MANIFEST", flags->manifest, "the manifest JSON file (docs/cache.md)")->required();
   sub->add_option("--arch", flags->archs, "archs to compile for, overriding the manifest's")->delimiter(',');
-  sub->add_option("--jobs", flags->jobs, "parallel compiles (default: all cores)");
+  sub->add_option("--jobs", flags->jobs, "parallel compiles (default: all cores)")->check(CLI::Range(1, 4096));
+  add_format_flag(sub, flags->format);
   return {sub, [&global, flags] { return run(global, *flags); }};
 }
 

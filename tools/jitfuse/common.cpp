@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <fstream>
 
+#include "common/log.h"
 #include "common/text.h"
 
 namespace jitfuse::cli {
@@ -39,7 +40,12 @@ Expected<std::map<std::string, std::int64_t>> parse_dims(const std::vector<std::
       return make_error(ErrorCode::bad_option,
                         fmt::format("--dims \"{}\" is not NAME=SIZE, e.g. M=2048", item));
     }
-    dims[item.substr(0, eq)] = value;
+    const std::string name = item.substr(0, eq);
+    if (auto [it, fresh] = dims.emplace(name, value); !fresh) {
+      return make_error(ErrorCode::bad_option,
+                        fmt::format("--dims gives {} twice ({}={} and {}); give each dim once",
+                                    name, name, it->second, item));
+    }
   }
   return dims;
 }
@@ -76,6 +82,19 @@ int report(const Error& e) {
 std::string cache_outcome(const KernelArtifact& k) {
   return k.cache_status == "compiled" ? fmt::format("compiled by NVRTC in {:.1f} ms", k.compile_ms)
                                       : fmt::format("{} cache hit", k.cache_status);
+}
+
+std::string cache_entry_status(const KernelArtifact& k) {
+  if (k.cache_file.empty()) return "disk cache off";
+  if (k.cache_status == "disk") return "read from " + k.cache_file;
+  if (k.cache_status != "compiled") return "";
+  return k.stored ? "stored in " + k.cache_file : "not stored: " + k.store_error;
+}
+
+void warn_not_applied(const Build& build) {
+  for (const KernelArtifact& k : build.kernels) {
+    for (const std::string& why : k.not_applied) log::warn(fmt::format("{}: {}", k.name, why));
+  }
 }
 
 Status write_file(const std::filesystem::path& path, std::string_view bytes) {

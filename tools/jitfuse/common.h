@@ -36,7 +36,8 @@ struct CompileFlags {
 
 // Adds GRAPH, --arch, --math, --dims and --no-fuse to `sub`.
 void add_compile_flags(CLI::App* sub, CompileFlags& flags);
-// Parses "M=2048" items (each may also be a comma list) into a map; bad_option on bad text.
+// Parses "M=2048" items (each may also be a comma list) into a map; bad_option on bad text or
+// a dim given twice.
 Expected<std::map<std::string, std::int64_t>> parse_dims(const std::vector<std::string>& items);
 // The CompileOptions the flags describe.
 Expected<CompileOptions> compile_options(const CompileFlags& flags);
@@ -46,6 +47,12 @@ EngineOptions engine_options(const GlobalFlags& flags);
 int report(const Error& error);
 // How a kernel was obtained: "compiled by NVRTC in 812.3 ms" or "disk cache hit".
 std::string cache_outcome(const KernelArtifact& kernel);
+// Where its disk entry stands: "stored in PATH", "read from PATH", "not stored: WHY",
+// "disk cache off"; empty for a memory hit (nothing was read or written).
+std::string cache_entry_status(const KernelArtifact& kernel);
+// Warns on stderr about each request the build's kernels do not honour (KernelArtifact::
+// not_applied), e.g. --gemm wgmma on sm_80: the kernel is built, but not as asked.
+void warn_not_applied(const Build& build);
 // Writes `bytes` to `path` through a temporary file and a rename.
 Status write_file(const std::filesystem::path& path, std::string_view bytes);
 
