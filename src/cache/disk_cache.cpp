@@ -148,43 +148,11 @@ Status DiskCache::store(const CacheKey& key, const CacheEntry& entry) const {
   return {};
 }
 
-DiskCache::KeyLock::~KeyLock() {
-  if (fd_ >= 0) ::close(fd_);  // closing releases the flock
-}
-
-DiskCache::KeyLock& DiskCache::KeyLock::operator=(KeyLock&& o) noexcept {
-  if (this != &o) {
-    if (fd_ >= 0) ::close(fd_);
-    fd_ = o.fd_;
-    o.fd_ = -1;
-  }
-  return *this;
-}
-
-DiskCache::KeyLock DiskCache::lock(const CacheKey& key, std::chrono::milliseconds timeout) const {
+KeyLock DiskCache::lock(const CacheKey& key, std::string_view kernel, const LockWait& wait) const {
   std::error_code ec;
   const auto dir = dir_ / "locks";
   std::filesystem::create_directories(dir, ec);
-  const auto file = dir / (key.file_name + ".lock");
-  const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd < 0) return KeyLock();
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto wait = std::chrono::milliseconds(2);
-  bool locked = false;
-  for (;;) {
-    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) {
-      locked = true;
-      break;
-    }
-    if ((errno != EWOULDBLOCK && errno != EINTR) || std::chrono::steady_clock::now() >= deadline) break;
-    std::this_thread::sleep_for(wait);
-    wait = std::min(wait * 2, std::chrono::milliseconds(50));
-  }
-  if (!locked) {
-    ::close(fd);
-    return KeyLock();
-  }
-  return KeyLock(fd);
+  return acquire_key_lock(dir / (key.file_name + ".lock"), kernel, wait);
 }
 
 }  // namespace jitfuse

@@ -1,6 +1,7 @@
 // The on-disk kernel cache: one self-checking file per key, shared by any number of processes.
 // Writes go to a temporary file in the same directory and are renamed into place, so a reader
-// never sees a torn entry; a per-key flock lets one process compile while the others wait.
+// never sees a torn entry; a per-key lock (cache/key_lock.h) lets one process compile while the
+// others wait.
 #pragma once
 
 #include <chrono>
@@ -10,6 +11,7 @@
 
 #include "cache/entry.h"
 #include "cache/key.h"
+#include "cache/key_lock.h"
 
 namespace jitfuse {
 
@@ -38,23 +40,10 @@ class DiskCache {
   // writers and evicts least-recently-used entries beyond the size bound.
   Status store(const CacheKey& key, const CacheEntry& entry) const;
 
-  // An exclusive lock on one key (kernel flock on locks/<entry>.lock), released on destruction
-  // or when the process dies, so a killed compile never blocks anyone.
-  class KeyLock {
-   public:
-    KeyLock() = default;
-    explicit KeyLock(int fd) : fd_(fd) {}
-    KeyLock(KeyLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
-    KeyLock& operator=(KeyLock&& o) noexcept;
-    ~KeyLock();
-    bool held() const { return fd_ >= 0; }
-
-   private:
-    int fd_ = -1;
-  };
-  // Waits up to `timeout` for `key`'s lock; an unheld lock when it cannot be had (a read-only
-  // directory, or the holder is slow), in which case the caller compiles without it.
-  KeyLock lock(const CacheKey& key, std::chrono::milliseconds timeout) const;
+  // The lock on `key`'s entry (locks/<entry>.lock) to compile `kernel`; waits for another
+  // process compiling it while that one lives (cache/key_lock.h). Unheld when it cannot be had,
+  // in which case the caller compiles without it.
+  KeyLock lock(const CacheKey& key, std::string_view kernel, const LockWait& wait = {}) const;
 
   // The path of `key`'s entry.
   std::filesystem::path path(const CacheKey& key) const;

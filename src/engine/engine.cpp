@@ -69,10 +69,6 @@ std::string describe_graph(const TypedGraph& g) {
   return out;
 }
 
-// How long a process waits for another that is compiling the same key before compiling it
-// too. A dead holder releases its flock at once, so this only bounds a slow one.
-constexpr std::chrono::seconds kLockWait{60};
-
 // Reads `key`'s disk entry; a corrupt one is counted and reported once.
 std::optional<CacheEntry> disk_lookup(Engine::Impl& e, const CacheKey& key, bool count_corrupt) {
   CacheLookup found = e.disk->load(key);
@@ -114,12 +110,12 @@ Expected<KernelArtifact> find_or_compile(Engine::Impl& e, const KernelSource& sr
     }
   }
   std::optional<CacheEntry> entry;
-  DiskCache::KeyLock compiling;
+  KeyLock compiling;
   if (e.disk) {
     entry = disk_lookup(e, key, true);
     if (!entry) {
       // Another process may be compiling this key: wait for its lock, then look again.
-      compiling = e.disk->lock(key, kLockWait);
+      compiling = e.disk->lock(key, src.name);
       if (compiling.held()) entry = disk_lookup(e, key, false);
     }
   }
