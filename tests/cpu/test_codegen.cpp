@@ -26,6 +26,7 @@ const GoldenCase kCases[] = {
     {"elementwise_chain", "sm_89", MathMode::ieee, {}},
     {"example_sm75_bf16", "sm_75", MathMode::ieee, {{"M", 128}}},
     {"all_ops", "sm_90a", MathMode::ieee, {{"M", 64}}},
+    {"chain30", "sm_90a", MathMode::tf32x3, {}},
     {"all_ops_elementwise", "sm_80", MathMode::ieee, {}},
     {"dag_broadcast_epilogue", "sm_90a", MathMode::ieee, {}},
     {"elementwise_broadcast", "sm_86", MathMode::ieee, {}},

@@ -19,11 +19,12 @@ struct Variant {
   MathMode math = MathMode::ieee;
   std::map<std::string, std::int64_t> dims;
   std::string gemm;  // CompileOptions::gemm
+  std::string golden;  // a tests/golden/ graph (written in f32; compiled in graph.dtype) instead of `graph`
 };
 
-// Every op of the table, chained in one elementwise kernel (tests/golden/all_ops_elementwise.json).
-std::string elementwise_graph(const std::string& dtype) {
-  return jf_test::with_dtype(jf_test::read_file(jf_test::source_dir() / "tests/golden/all_ops_elementwise.json"),
+// A tests/golden/ graph, written in f32, in `dtype`.
+std::string golden_graph(const std::string& name, const std::string& dtype) {
+  return jf_test::with_dtype(jf_test::read_file(jf_test::source_dir() / "tests/golden" / (name + ".json")),
                              "f32", dtype);
 }
 
@@ -45,6 +46,11 @@ std::vector<Variant> variants(bool extended) {
     kn.bias = false;
     v.push_back({fmt::format("{} {} kn K=37 no bias", m.dtype, to_string(m.math)), kn, false, m.math, {}});
     v.push_back({fmt::format("{} {} small tiles", m.dtype, to_string(m.math)), g, false, m.math, {{"M", 64}}});
+    // A 30-op epilogue: the rolled form (kernels/epilogue.cuh), symbolic M and small tiles.
+    for (const auto& dims : {std::map<std::string, std::int64_t>{}, std::map<std::string, std::int64_t>{{"M", 64}}}) {
+      v.push_back({fmt::format("{} {} gemm + 30 ops{}", m.dtype, to_string(m.math), dims.empty() ? "" : " small tiles"),
+                   g, false, m.math, dims, "", "chain30"});
+    }
     jf_test::GemmGraph mid = g;
     mid.n = 1024;
     v.push_back({fmt::format("{} {} medium tiles", m.dtype, to_string(m.math)), mid, false, m.math, {{"M", 1536}}});
@@ -83,7 +89,9 @@ TEST_CASE("every template compiles for every arch and dtype") {
     const bool extended = arch.name() == "sm_80" || arch.name() == "sm_90a";
     for (const Variant& v : variants(extended)) {
       if (!v.gemm.empty() && arch.name() != "sm_90a") continue;
-      const std::string json = v.elementwise ? elementwise_graph(v.graph.dtype) : v.graph.json();
+      const std::string json = v.elementwise      ? golden_graph("all_ops_elementwise", v.graph.dtype)
+                               : !v.golden.empty() ? golden_graph(v.golden, v.graph.dtype)
+                                                   : v.graph.json();
       CompileOptions o;
       o.arch = arch.name();
       o.math = v.math;
@@ -139,4 +147,31 @@ TEST_CASE("a compile failure carries the log, the options and the dumped source"
   CHECK(r.error().info.at("log").find("error") != std::string::npos);
   CHECK(r.error().info.at("options").find("sm_80") != std::string::npos);
   CHECK(jf_test::read_file(r.error().info.at("source")) == src.code);
+}
+
+TEST_CASE("long epilogues compile in bounded time: a gemm + 30 ops and every op, sm_90a and sm_80") {
+  // Inlined into every accumulator's store, such epilogues took NVRTC minutes (113 s for 13 ops,
+  // 424 s for all_ops on sm_90a with a symbolic M); rolled, about a second on a 2-core machine
+  // (bench/bench_nvrtc.cpp). The bound is generous, for slow CI machines: it catches minutes.
+  for (const char* name : {"chain30", "all_ops"}) {
+    const auto graph = load_graph(jf_test::source_dir() / "tests/golden" / (std::string(name) + ".json"));
+    REQUIRE(graph.ok());
+    for (const char* arch : {"sm_90a", "sm_80"}) {
+      for (const bool baked : {false, true}) {
+        CAPTURE(name);
+        CAPTURE(arch);
+        CAPTURE(baked);
+        Engine engine(EngineOptions{std::nullopt, false, 0});
+        CompileOptions o;
+        o.arch = arch;
+        if (baked) o.dims = {{"M", 4096}};
+        auto b = engine.build(*graph, o);
+        REQUIRE(b.ok());
+        double ms = 0;
+        for (const auto& k : b->kernels) ms += k.compile_ms;
+        CHECK(ms > 0);
+        CHECK(ms < 20000);
+      }
+    }
+  }
 }
