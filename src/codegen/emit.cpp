@@ -69,6 +69,8 @@ struct Builder {
   std::string body;
   std::set<std::string> taken;  // fields already in jf_params
   ops::Ranges ranges = value_ranges(g);
+  double flops = 0;            // of the fused ops, an element
+  bool straight_line = true;   // every fused op's expression as emitted (OpDef::straight_line)
 
   void pointer(std::string field, int value, bool writes, int align, std::string note) {
     if (!taken.insert(field).second) return;
@@ -162,6 +164,8 @@ struct Builder {
       }
       std::optional<std::string> cheap;
       if (n.op->device_in_range) cheap = n.op->device_in_range(args, n.attrs, in);
+      flops += n.op->flops_per_element;
+      straight_line = straight_line && (cheap || n.op->straight_line);
       body += fmt::format("  const float {} = {};\n", var(g.values[n.output]),
                           cheap ? *cheap : n.op->device(args, n.attrs));
       store_if_needed(n.output);
@@ -233,32 +237,32 @@ std::string store_macros(const std::vector<std::string>& stores) {
 // How a GEMM kernel applies its epilogue (kernels/epilogue.cuh). The rolled path holds
 // JF_EPILOGUE_VEC copies of the epilogue's code; the inline path of the wgmma and SIMT templates
 // for interior tiles holds one per accumulator of a thread (up to 128), so its NVRTC time grows
-// with the epilogue's length: it is taken for short epilogues only, where it measured 3-7% faster
-// than the rolled path on the wgmma template. The mma template always rolls: it measured faster.
+// with the epilogue's code: it is taken for short, straight-line epilogues only, where it
+// measured 3-7% faster than the rolled path on the wgmma template. The mma template always
+// rolls: it measured faster there.
 struct EpilogueForm {
   bool inline_interior = false;
   std::string note;  // for explain
 };
 
-// Epilogues of at most this many FLOPs an element (OpDef::flops_per_element, summed over the
-// fused ops) run inline on interior tiles: the example's scale, hardtanh and GELU are 11; a
-// sigmoid, mul, add, GELU and exp (18) inlined took 8 s of NVRTC time, 1 s rolled.
+// Straight-line epilogues of at most this many FLOPs an element (OpDef::flops_per_element,
+// summed over the fused ops) run inline on interior tiles: the example's scale, hardtanh and
+// bounded GELU are 11. A sigmoid, mul, add, GELU and exp (18, not straight-line) inlined took
+// NVRTC 8 s, rolled 1 s.
 constexpr double kInlineEpilogueFlops = 16;
 
-EpilogueForm epilogue_form(const TypedGraph& g, const KernelPlan& k, GemmTemplate tmpl) {
-  double flops = 0;
-  for (int op : k.ops) flops += g.nodes[op].op->flops_per_element;
+EpilogueForm epilogue_form(double flops, bool straight_line, GemmTemplate tmpl) {
   EpilogueForm f;
-  f.inline_interior = tmpl != GemmTemplate::mma && flops <= kInlineEpilogueFlops;
+  f.inline_interior = tmpl != GemmTemplate::mma && straight_line && flops <= kInlineEpilogueFlops;
   if (f.inline_interior) {
     f.note = fmt::format("epilogue ({:g} FLOPs an element) inline on interior tiles, rolled on edge tiles", flops);
-  } else {
-    f.note = fmt::format("epilogue ({:g} FLOPs an element) rolled: staged in shared memory and applied "
-                         "in a loop{}", flops,
-                         tmpl == GemmTemplate::mma ? " (the mma template always: measured faster)"
-                                                   : fmt::format(" (over {:g}: keeps NVRTC's time short)",
-                                                                 kInlineEpilogueFlops));
+    return f;
   }
+  const std::string why = tmpl == GemmTemplate::mma ? "the mma template always: measured faster"
+                          : !straight_line         ? "a division, square root or libm slow path: keeps NVRTC's time short"
+                                                   : fmt::format("over {:g}: keeps NVRTC's time short", kInlineEpilogueFlops);
+  f.note = fmt::format("epilogue ({:g} FLOPs an element) rolled: staged in shared memory and applied in a loop ({})",
+                       flops, why);
   return f;
 }
 
@@ -296,8 +300,6 @@ void emit_gemm(Builder& b, const EmitOptions& options) {
   }
   b.defines += fmt::format("#define JF_THREADS {}\n#define JF_SMEM_BYTES {}\n", c.threads,
                            c.smem_bytes);
-  const EpilogueForm form = epilogue_form(g, b.k, c.tmpl);
-  b.defines += fmt::format("#define JF_EPILOGUE_INLINE {}\n", form.inline_interior ? 1 : 0);
   b.defines += dim_macro("JF_M", M, "M") + dim_macro("JF_N", N, "N") + dim_macro("JF_K", K, "K");
 
   if (c.tmpl == GemmTemplate::wgmma) {  // first: the struct's 64-byte-aligned members
@@ -345,6 +347,8 @@ void emit_gemm(Builder& b, const EmitOptions& options) {
   b.store_if_needed(gemm.output);
   b.loads();
   b.ops();
+  const EpilogueForm form = epilogue_form(b.flops, b.straight_line, c.tmpl);
+  b.defines += fmt::format("#define JF_EPILOGUE_INLINE {}\n", form.inline_interior ? 1 : 0);
 
   b.out.config = c.describe() + (c.note.empty() ? "" : "; " + c.note) + "; " + form.note;
   b.out.not_applied = c.not_applied;
@@ -386,13 +390,16 @@ void emit_elementwise(Builder& b) {
   // Resident per SM on every arch (sm_75 runs 1024 threads an SM): up to 64 registers a thread.
   constexpr int kMinBlocks = 4;
   const int vec = 16 / int(dtype_size(g.dtype));
-  // 4 vectors a thread per pass: 64 bytes in flight per full-shape input, enough at 1024 threads
-  // an SM to cover the latency of HBM.
-  constexpr int unroll = 4;
   const std::vector<std::string> loads = elementwise_loads(b);
   const std::vector<std::string> stores = b.store_params();
   b.scalar(Param::Kind::i64, "numel", "numel");
   b.ops();
+  // 4 vectors a thread per pass: 64 bytes in flight per full-shape input, enough at 1024 threads
+  // an SM to cover the latency of HBM. The body is copied once per element of them (16 or 32
+  // times), so a long one or one with slow paths (the GEMM epilogue's rule) takes one vector a
+  // pass: such a kernel is bound by its arithmetic, not by memory latency, and NVRTC's time
+  // stays short (all_ops_elementwise: 1.9 s -> see bench/NOTES.md v10).
+  const int unroll = epilogue_form(b.flops, b.straight_line, GemmTemplate::simt).inline_interior ? 4 : 1;
 
   b.defines += fmt::format("typedef {} jf_elem_t;\n", elem_type(g.dtype));
   b.defines += fmt::format("#define JF_THREADS {}\n#define JF_MIN_BLOCKS {}\n", kThreads, kMinBlocks);

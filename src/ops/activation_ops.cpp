@@ -33,13 +33,13 @@ double ref_tanh(double x) { return std::tanh(x); }
 
 std::vector<OpDef> activation_ops() {
   std::vector<OpDef> t;
-  t.push_back(unary_op("relu", "max(x, 0), as torch.relu", "jf_relu({})", ref_relu, 1, kActivations));
+  t.push_back(unary_op("relu", "max(x, 0), as torch.relu", "jf_relu({})", ref_relu, 1, kActivations, true));
   t.back().range = [](const Ranges& in, const Attrs& a) {
     return monotone_range(in[0], [](double x, const Attrs&) { return x < 0 ? 0.0 : x; }, a);
   };
   t.push_back(unary_op("sigmoid", "1 / (1 + exp(-x))", "jf_sigmoid({})", ref_sigmoid, 4, kActivations));
   t.back().range = [](const Ranges&, const Attrs&) { return std::optional<Range>(Range{0.0, 1.0}); };
-  t.push_back(unary_op("tanh", "tanh(x)", "tanhf({})", ref_tanh, 6));
+  t.push_back(unary_op("tanh", "tanh(x)", "tanhf({})", ref_tanh, 6, {}, true));
   t.back().range = [](const Ranges&, const Attrs&) { return std::optional<Range>(Range{-1.0, 1.0}); };
   t.push_back(unary_op("silu", "x * sigmoid(x), as torch.nn.SiLU", "jf_silu({})", ref_silu, 5, kActivations));
   t.push_back(unary_op("swish", "an alias of silu", "jf_silu({})", ref_silu, 5, kActivations));
@@ -62,6 +62,7 @@ std::vector<OpDef> activation_ops() {
         return x[0] > 0 ? x[0] : x[0] * f32(a.number("negative_slope"));
       },
       .flops_per_element = 2,
+      .straight_line = true,
   });
 
   t.push_back(OpDef{
@@ -133,6 +134,7 @@ std::vector<OpDef> activation_ops() {
                                               number_text(a.number("min")), number_text(a.number("max")))};
       },
       .flops_per_element = 2,
+      .straight_line = true,
   });
 
   t.push_back(OpDef{

@@ -13,7 +13,7 @@ double nan_max(double a, double b) { return std::isnan(a) || std::isnan(b) ? NAN
 double nan_min(double a, double b) { return std::isnan(a) || std::isnan(b) ? NAN : std::min(a, b); }
 
 OpDef binary(std::string_view name, std::string_view doc, const char* pattern,
-             double (*ref)(double, double), std::string_view header = {}) {
+             double (*ref)(double, double), std::string_view header = {}, bool straight_line = true) {
   return OpDef{
       .name = name,
       .kind = OpKind::binary,
@@ -26,6 +26,7 @@ OpDef binary(std::string_view name, std::string_view doc, const char* pattern,
         return fmt::format(fmt::runtime(pattern), x[0], x[1]);
       },
       .reference = [ref](const double* x, const Attrs&) { return ref(x[0], x[1]); },
+      .straight_line = straight_line,
   };
 }
 
@@ -41,7 +42,7 @@ std::vector<OpDef> binary_ops() {
   t.push_back(binary("add", "a + b", "({} + {})", ref_add));
   t.push_back(binary("sub", "a - b", "({} - {})", ref_sub));
   t.push_back(binary("mul", "a * b", "({} * {})", ref_mul));
-  t.push_back(binary("div", "a / b (IEEE: x/0 is inf or NaN)", "({} / {})", ref_div));
+  t.push_back(binary("div", "a / b (IEEE: x/0 is inf or NaN)", "({} / {})", ref_div, {}, false));
   t.push_back(binary("maximum", "the larger; NaN if either is NaN, as torch.maximum", "jf_maximum({}, {})",
                      nan_max, "jitfuse/kernels/binary.cuh"));
   t.push_back(binary("minimum", "the smaller; NaN if either is NaN, as torch.minimum", "jf_minimum({}, {})",

@@ -40,6 +40,7 @@ std::vector<OpDef> math_ops() {
         if (std::isnan(p) || std::isnan(q)) return std::nullopt;
         return Range{std::min(p, q), std::max(p, q)};
       },
+      .straight_line = true,
   });
 
   t.push_back(OpDef{
@@ -81,11 +82,12 @@ std::vector<OpDef> math_ops() {
         return AttrProblem{"min", "clamp needs at least one of min and max"};
       },
       .flops_per_element = 2,
+      .straight_line = true,
   });
 
-  t.push_back(unary_op("abs", "|x|", "fabsf({})", ref_abs, 1));
-  t.push_back(unary_op("neg", "-x", "(-{})", ref_neg, 1));
-  t.push_back(unary_op("exp", "e^x", "expf({})", ref_exp, 4));
+  t.push_back(unary_op("abs", "|x|", "fabsf({})", ref_abs, 1, {}, true));
+  t.push_back(unary_op("neg", "-x", "(-{})", ref_neg, 1, {}, true));
+  t.push_back(unary_op("exp", "e^x", "expf({})", ref_exp, 4, {}, true));
   t.push_back(unary_op("log", "natural log (NaN below 0, -inf at 0)", "logf({})", ref_log, 4));
   t.push_back(unary_op("sqrt", "square root (NaN below 0)", "sqrtf({})", ref_sqrt, 2));
   t.push_back(unary_op("rsqrt", "1 / sqrt(x)", "(1.0f / sqrtf({}))", ref_rsqrt, 3));

@@ -12,7 +12,7 @@ const std::string& Attrs::choice(std::string_view name) const {
 }
 
 OpDef unary_op(std::string_view name, std::string_view doc, const char* pattern, double (*ref)(double),
-               double flops, std::string_view header) {
+               double flops, std::string_view header, bool straight_line) {
   return OpDef{
       .name = name,
       .kind = OpKind::unary,
@@ -24,6 +24,7 @@ OpDef unary_op(std::string_view name, std::string_view doc, const char* pattern,
       .device = [pattern](const auto& x, const Attrs&) { return fmt::format(fmt::runtime(pattern), x[0]); },
       .reference = [ref](const double* x, const Attrs&) { return ref(x[0]); },
       .flops_per_element = flops,
+      .straight_line = straight_line,
   };
 }
 

@@ -67,7 +67,8 @@ struct OpDef {
   std::string_view header = {};  // the kernels/ header the device code needs ("" for none)
   // The f32 device expression of the op applied to the C++ expressions `x`.
   std::function<std::string(const std::vector<std::string>& x, const Attrs& a)> device = {};
-  // A cheaper device expression that is exact enough where the inputs lie in `in`, or nullopt.
+  // A cheaper device expression that is exact enough where the inputs lie in `in`, or nullopt;
+  // straight-line arithmetic (see straight_line).
   // Every kernel of a graph, fused or not, sees the same graph-wide ranges, so all emit the same
   // expression for a node: fused and unfused results stay identical.
   std::function<std::optional<std::string>(const std::vector<std::string>& x, const Attrs& a, const Ranges& in)>
@@ -81,6 +82,12 @@ struct OpDef {
   std::function<std::optional<AttrProblem>(const Attrs& a)> check = {};
   // FLOPs per element, for explain's roofline estimate.
   double flops_per_element = 1;
+  // Its device expression is straight-line arithmetic (adds, multiplies, min/max, expf, tanhf):
+  // no IEEE division, square root or libm call with a slow path. Only such ops (and cheap
+  // device_in_range forms, straight-line by contract) go into a GEMM's inline epilogue, which
+  // copies them into every accumulator's store: one division there took NVRTC 3 s, an rsqrt 17 s,
+  // against 1.1 s with none (bench/NOTES.md v10).
+  bool straight_line = false;
 };
 
 // The interval of f(x) for x in `in` when f is non-decreasing (unknown input: the whole line).
@@ -88,9 +95,10 @@ std::optional<Range> monotone_range(const std::optional<Range>& in, double (*f)(
                                     const Attrs& a);
 
 // An elementwise op of one input and no attributes: device expression `pattern` with {} for the
-// input (e.g. "jf_relu({})"), float64 reference `ref`, and the header the pattern needs.
+// input (e.g. "jf_relu({})"), float64 reference `ref`, the header the pattern needs, and whether
+// it is straight-line (OpDef::straight_line).
 OpDef unary_op(std::string_view name, std::string_view doc, const char* pattern, double (*ref)(double),
-               double flops, std::string_view header = {});
+               double flops, std::string_view header = {}, bool straight_line = false);
 
 // Each family of ops, in its own file (ops/*.cpp); all_ops() is their concatenation.
 std::vector<OpDef> gemm_ops();

@@ -198,3 +198,40 @@ TEST_CASE("a GELU whose input the graph bounds takes the polynomial form, fused 
     CHECK(source_of(chain, true).find("jf_gelu_erf_bounded") != std::string::npos);
   }
 }
+
+TEST_CASE("a GEMM epilogue runs inline only when short and straight-line, and never on mma") {
+  // The inline path copies the epilogue into every accumulator's store; a division, square root
+  // or libm slow path there cost NVRTC seconds (bench/NOTES.md v10), so those roll.
+  auto source_of = [](std::vector<std::string> chain, const char* arch, const char* dtype) {
+    jf_test::GemmGraph g;
+    g.dtype = dtype;
+    g.n = 256;
+    g.k = 512;
+    g.chain = std::move(chain);
+    Engine engine(EngineOptions{std::nullopt, false, 0});
+    CompileOptions o;
+    o.arch = arch;
+    auto b = engine.build(g.graph(), o);
+    REQUIRE_MESSAGE(b.ok(), b.error().to_string(true));
+    return b->kernels.at(0).source;
+  };
+  const char* kInline = "#define JF_EPILOGUE_INLINE 1";
+  const std::vector<std::string> example = jf_test::GemmGraph{}.chain;  // scale, hardtanh, bounded GELU
+  CHECK(source_of(example, "sm_90a", "bf16").find(kInline) != std::string::npos);
+  CHECK(source_of(example, "sm_90a", "f32").find(kInline) != std::string::npos);
+  CHECK(source_of({R"("op": "relu")", R"("op": "exp")", R"("op": "tanh")"}, "sm_90a", "bf16").find(kInline) !=
+        std::string::npos);
+  // Not straight-line: an IEEE division (sigmoid's 1 / (1 + e^-x)), a square root, erff.
+  for (const char* op : {R"("op": "sigmoid")", R"("op": "rsqrt")", R"("op": "gelu")"}) {
+    CAPTURE(op);
+    const std::string src = source_of({op}, "sm_90a", "bf16");
+    CHECK(src.find("#define JF_EPILOGUE_INLINE 0") != std::string::npos);
+    CHECK(src.find("rolled") != std::string::npos);  // explain's note, in the header comment
+  }
+  // Straight-line but long: 5 exps are 20 FLOPs an element.
+  CHECK(source_of(std::vector<std::string>(5, R"("op": "exp")"), "sm_90a", "bf16").find(kInline) == std::string::npos);
+  // The mma template rolls whatever the epilogue (measured faster).
+  const std::string mma = source_of(example, "sm_80", "bf16");
+  CHECK(mma.find("gemm_mma.cu") != std::string::npos);
+  CHECK(mma.find("#define JF_EPILOGUE_INLINE 0") != std::string::npos);
+}

@@ -19,12 +19,12 @@ typedef float jf_elem_t;
 #define JF_CLUSTER_M 2
 #define JF_THREADS 384
 #define JF_SMEM_BYTES 215040
-#define JF_EPILOGUE_INLINE 1
 #define JF_M(p) 2048
 #define JF_N(p) 8192
 #define JF_K(p) 8192
 #define JF_STORES 1
 #define JF_STORE_PTRS(p) (p).out_out
+#define JF_EPILOGUE_INLINE 1
 
 struct jf_params {
   jf_tensor_map tma_a;  // A = x's hi half (bf16), box 128x64

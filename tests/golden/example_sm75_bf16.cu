@@ -17,12 +17,12 @@ typedef jf_bf16 jf_elem_t;
 #define JF_TN 4
 #define JF_THREADS 64
 #define JF_SMEM_BYTES 9216
-#define JF_EPILOGUE_INLINE 1
 #define JF_M(p) 128
 #define JF_N(p) 8192
 #define JF_K(p) 8192
 #define JF_STORES 1
 #define JF_STORE_PTRS(p) (p).out_out
+#define JF_EPILOGUE_INLINE 1
 
 struct jf_params {
   const jf_bf16* __restrict__ a;  // A = x [128, 8192]

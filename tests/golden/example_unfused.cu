@@ -15,12 +15,12 @@ typedef float jf_elem_t;
 #define JF_TN 8
 #define JF_THREADS 256
 #define JF_SMEM_BYTES 16896
-#define JF_EPILOGUE_INLINE 1
 #define JF_M(p) ((p).M)  // M
 #define JF_N(p) 8192
 #define JF_K(p) 8192
 #define JF_STORES 1
 #define JF_STORE_PTRS(p) (p).out_y
+#define JF_EPILOGUE_INLINE 1
 
 struct jf_params {
   const float* __restrict__ a;  // A = x [M, 8192]

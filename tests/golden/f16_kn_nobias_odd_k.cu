@@ -19,12 +19,12 @@ typedef jf_f16 jf_elem_t;
 #define JF_STAGES 4
 #define JF_THREADS 256
 #define JF_SMEM_BYTES 75776
-#define JF_EPILOGUE_INLINE 0
 #define JF_M(p) 7
 #define JF_N(p) 8192
 #define JF_K(p) 1001
 #define JF_STORES 1
 #define JF_STORE_PTRS(p) (p).out_out
+#define JF_EPILOGUE_INLINE 0
 
 struct jf_params {
   const jf_f16* __restrict__ a;  // A = x [7, 1001]
