@@ -45,9 +45,10 @@ __device__ __forceinline__ void jf_epilogue_pair(const jf_params& p, int row, in
 // the kernel holds that many copies of the epilogue's code whatever its tile: unrolled over a
 // tile, a long chain of ops (erff, expf, ...) became a hundred copies and minutes of NVRTC time.
 // Four columns a thread measured fastest on an H200 (bf16 gemm + 13 ops at 4096^3: 512 us, 540
-// with two, 634 with one). JF_EPILOGUE_INLINE (set by the code generator for short epilogues)
-// adds the templates' inline path for whole interior tiles, which measured 3-6% faster on the
-// example (bench/NOTES.md); the rolled path then covers the edge tiles.
+// with two, 634 with one). JF_EPILOGUE_INLINE (set by the code generator for short,
+// straight-line epilogues) adds the wgmma and SIMT templates' inline path for interior tiles,
+// which measured 3-7% faster on the example (bench/NOTES.md v10); the rolled path then covers
+// the edge tiles.
 #if !defined(JF_EPILOGUE_INLINE)
 #define JF_EPILOGUE_INLINE 0
 #endif

@@ -1,5 +1,6 @@
 // Tensor-core GEMM with mma.sync (sm_80+): for each in-bounds (row, col),
-// the epilogue of sum_k A[row,k] * B[k,col], an f32 accumulator (kernels/epilogue.cuh).
+// the epilogue of sum_k A[row,k] * B[k,col], an f32 accumulator, applied rolled
+// (kernels/epilogue.cuh).
 //
 // Needs from the prologue: JF_KERNEL_NAME, jf_elem_t, struct jf_params with .a and .b,
 // jf_epilogue_values, JF_STORES, JF_STORE_PTRS(p) (kernels/epilogue.cuh), JF_M(p), JF_N(p),

@@ -4,7 +4,8 @@
 // Needs from the prologue: JF_KERNEL_NAME, jf_elem_t (float, jf_f16 or jf_bf16), struct jf_params
 // with .a and .b, jf_epilogue_values, JF_STORES, JF_STORE_PTRS(p) (kernels/epilogue.cuh),
 // JF_M(p), JF_N(p), JF_K(p), JF_B_KN, JF_VEC_A, JF_VEC_B, JF_BM, JF_BN, JF_BK (block tile),
-// JF_TM, JF_TN (thread tile), JF_THREADS, JF_SMEM_BYTES.
+// JF_TM, JF_TN (thread tile), JF_THREADS, JF_SMEM_BYTES, optionally JF_EPILOGUE_INLINE (the
+// epilogue on the registers for tiles inside N; otherwise rolled: kernels/epilogue.cuh).
 //
 // Constraints (static_asserted below):
 //   JF_TM % 4 == 0, JF_TN % 4 == 0, JF_BM % JF_TM == 0, JF_BN % JF_TN == 0

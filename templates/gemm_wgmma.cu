@@ -9,7 +9,8 @@
 // x JF_BN / JF_CLUSTER_M), both swizzled by the box's row bytes (JF_BK * E) and zero-filled;
 // jf_epilogue_values, JF_STORES, JF_STORE_PTRS(p), JF_M(p), JF_N(p), JF_K(p), JF_BM, JF_BN, JF_BK,
 // JF_STAGES, JF_CONSUMERS, JF_CLUSTER_M, JF_THREADS, JF_SMEM_BYTES, optionally JF_CLUSTER_N
-// (default 1), JF_SPLIT_K, and exactly one of
+// (default 1), JF_SPLIT_K, JF_EPILOGUE_INLINE (the epilogue on the registers for tiles inside N;
+// otherwise rolled: kernels/epilogue.cuh), and exactly one of
 //   JF_MMA_F16, JF_MMA_BF16
 //   JF_MMA_TF32    f32 inputs multiplied as tf32 (the tensor cores ignore the low 13 mantissa bits)
 //   JF_MMA_TF32X3  x = big + small, both tf32, three products per k-step (small*small dropped):

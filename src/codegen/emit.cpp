@@ -396,10 +396,10 @@ void emit_elementwise(Builder& b) {
   b.ops();
   // 4 vectors a thread per pass: 64 bytes in flight per full-shape input, enough at 1024 threads
   // an SM to cover the latency of HBM. The body is copied once per element of them (16 or 32
-  // times), so a long one or one with slow paths (the GEMM epilogue's rule) takes one vector a
-  // pass: such a kernel is bound by its arithmetic, not by memory latency, and NVRTC's time
-  // stays short (all_ops_elementwise: 1.9 s -> see bench/NOTES.md v10).
-  const int unroll = epilogue_form(b.flops, b.straight_line, GemmTemplate::simt).inline_interior ? 4 : 1;
+  // times), so a long one (over kInlineEpilogueFlops) takes one vector a pass: such a kernel is
+  // bound by its arithmetic, not by memory latency, and NVRTC's time stays short
+  // (all_ops_elementwise, 96 FLOPs an element: 1.9 s -> 0.4 s; bench/NOTES.md v10).
+  const int unroll = b.flops <= kInlineEpilogueFlops ? 4 : 1;
 
   b.defines += fmt::format("typedef {} jf_elem_t;\n", elem_type(g.dtype));
   b.defines += fmt::format("#define JF_THREADS {}\n#define JF_MIN_BLOCKS {}\n", kThreads, kMinBlocks);
@@ -412,9 +412,9 @@ void emit_elementwise(Builder& b) {
   std::vector<std::string> vectorized = loads;
   vectorized.insert(vectorized.end(), stores.begin(), stores.end());
   b.out.config = fmt::format(
-      "elementwise.cu, {} threads, {} vectors of {} {} (16 bytes) a thread per pass for {} (element "
+      "elementwise.cu, {} threads, {} vector{} of {} {} (16 bytes) a thread per pass for {} (element "
       "by element when one is not 16-byte aligned); {} elements",
-      kThreads, unroll, vec, to_string(g.dtype), join(vectorized, ", "),
+      kThreads, unroll, unroll == 1 ? "" : "s", vec, to_string(g.dtype), join(vectorized, ", "),
       numel < 0 ? to_string(shape) : std::to_string(numel));
   b.out.launch = LaunchConfig{.kind = KernelKind::elementwise, .threads = kThreads,
                               .items_per_thread = vec * unroll, .blocks_per_sm = kMinBlocks};
