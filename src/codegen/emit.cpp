@@ -238,8 +238,9 @@ std::string store_macros(const std::vector<std::string>& stores) {
 // JF_EPILOGUE_VEC copies of the epilogue's code; the inline path of the wgmma and SIMT templates
 // for interior tiles holds one per accumulator of a thread (up to 128), so its NVRTC time grows
 // with the epilogue's code: it is taken for short, straight-line epilogues only, where it
-// measured 3-7% faster than the rolled path on the wgmma template. The mma template always
-// rolls: it measured faster there.
+// measured 3-7% faster than the rolled path on the wgmma template's 16-bit rows. The mma
+// template always rolls (it measured faster there), and so does bf16x3 (level with inline, and
+// half a second less of NVRTC).
 struct EpilogueForm {
   bool inline_interior = false;
   std::string note;  // for explain
@@ -251,16 +252,17 @@ struct EpilogueForm {
 // NVRTC 8 s, rolled 1 s.
 constexpr double kInlineEpilogueFlops = 16;
 
-EpilogueForm epilogue_form(double flops, bool straight_line, GemmTemplate tmpl) {
+EpilogueForm epilogue_form(double flops, bool straight_line, const GemmConfig& c) {
   EpilogueForm f;
-  f.inline_interior = tmpl != GemmTemplate::mma && straight_line && flops <= kInlineEpilogueFlops;
+  f.inline_interior = c.tmpl != GemmTemplate::mma && !c.x3 && straight_line && flops <= kInlineEpilogueFlops;
   if (f.inline_interior) {
     f.note = fmt::format("epilogue ({:g} FLOPs an element) inline on interior tiles, rolled on edge tiles", flops);
     return f;
   }
-  const std::string why = tmpl == GemmTemplate::mma ? "the mma template always: measured faster"
-                          : !straight_line         ? "a division, square root or libm slow path: keeps NVRTC's time short"
-                                                   : fmt::format("over {:g}: keeps NVRTC's time short", kInlineEpilogueFlops);
+  const std::string why = c.tmpl == GemmTemplate::mma ? "the mma template always: measured faster"
+                          : c.x3                     ? "bf16x3 always: measured level with inline"
+                          : !straight_line           ? "a division, square root or libm slow path: keeps NVRTC's time short"
+                                                     : fmt::format("over {:g}: keeps NVRTC's time short", kInlineEpilogueFlops);
   f.note = fmt::format("epilogue ({:g} FLOPs an element) rolled: staged in shared memory and applied in a loop ({})",
                        flops, why);
   return f;
@@ -347,7 +349,7 @@ void emit_gemm(Builder& b, const EmitOptions& options) {
   b.store_if_needed(gemm.output);
   b.loads();
   b.ops();
-  const EpilogueForm form = epilogue_form(b.flops, b.straight_line, c.tmpl);
+  const EpilogueForm form = epilogue_form(b.flops, b.straight_line, c);
   b.defines += fmt::format("#define JF_EPILOGUE_INLINE {}\n", form.inline_interior ? 1 : 0);
 
   b.out.config = c.describe() + (c.note.empty() ? "" : "; " + c.note) + "; " + form.note;
