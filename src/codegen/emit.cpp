@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "codegen/epilogue_form.h"
 #include "common/text.h"
 
 namespace jitfuse {
@@ -232,40 +233,6 @@ std::string list_macro(const char* macro, const std::vector<std::string>& names,
 // JF_STORES and JF_STORE_PTRS(p): how many outputs the template stores out[] to, and where.
 std::string store_macros(const std::vector<std::string>& stores) {
   return fmt::format("#define JF_STORES {}\n", stores.size()) + list_macro("JF_STORE_PTRS", stores, "out_");
-}
-
-// How a GEMM kernel applies its epilogue (kernels/epilogue.cuh). The rolled path holds
-// JF_EPILOGUE_VEC copies of the epilogue's code; the inline path of the wgmma and SIMT templates
-// for interior tiles holds one per accumulator of a thread (up to 128), so its NVRTC time grows
-// with the epilogue's code: it is taken for short, straight-line epilogues only, where it
-// measured 3-7% faster than the rolled path on the wgmma template's 16-bit rows. The mma
-// template always rolls (it measured faster there), and so does bf16x3 (level with inline, and
-// half a second less of NVRTC).
-struct EpilogueForm {
-  bool inline_interior = false;
-  std::string note;  // for explain
-};
-
-// Straight-line epilogues of at most this many FLOPs an element (OpDef::flops_per_element,
-// summed over the fused ops) run inline on interior tiles: the example's scale, hardtanh and
-// bounded GELU are 11. A sigmoid, mul, add, GELU and exp (18, not straight-line) inlined took
-// NVRTC 8 s, rolled 1 s.
-constexpr double kInlineEpilogueFlops = 16;
-
-EpilogueForm epilogue_form(double flops, bool straight_line, const GemmConfig& c) {
-  EpilogueForm f;
-  f.inline_interior = c.tmpl != GemmTemplate::mma && !c.x3 && straight_line && flops <= kInlineEpilogueFlops;
-  if (f.inline_interior) {
-    f.note = fmt::format("epilogue ({:g} FLOPs an element) inline on interior tiles, rolled on edge tiles", flops);
-    return f;
-  }
-  const std::string why = c.tmpl == GemmTemplate::mma ? "the mma template always: measured faster"
-                          : c.x3                     ? "bf16x3 always: measured level with inline"
-                          : !straight_line           ? "a division, square root or libm slow path: keeps NVRTC's time short"
-                                                     : fmt::format("over {:g}: keeps NVRTC's time short", kInlineEpilogueFlops);
-  f.note = fmt::format("epilogue ({:g} FLOPs an element) rolled: staged in shared memory and applied in a loop ({})",
-                       flops, why);
-  return f;
 }
 
 void emit_gemm(Builder& b, const EmitOptions& options) {
