@@ -100,7 +100,7 @@ TEST_CASE("launch: shapes bound from the tensors are held to the same limits") {
   auto g = typed(gemm_json("\"M\"", "\"N\"", "\"K\""));
   REQUIRE(g.ok());
   CHECK(bind_at(*g, gemm_tensors(kMaxGemmDim, 32, 16)).ok());
-  CHECK(bind_at(*g, gemm_tensors(0, 32, 16)).ok());  // an empty batch
+  CHECK_FALSE(bind_at(*g, gemm_tensors(0, 32, 16)).ok());  // an empty batch: every dim at least 1
   for (const TensorMap& t : {gemm_tensors(kMaxGemmDim + 1, 32, 16), gemm_tensors(64, kMaxGemmDim + 1, 16),
                              gemm_tensors(64, 32, kMaxGemmDim + 1),
                              gemm_tensors(std::int64_t(1) << 24, std::int64_t(1) << 24, 16)}) {  // tiles
