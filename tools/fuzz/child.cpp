@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cerrno>
 #include <cstdlib>
@@ -17,6 +18,8 @@
 
 namespace jitfuse::fuzz {
 namespace {
+
+volatile std::sig_atomic_t g_stop = 0;
 
 std::string read_prefix(const std::filesystem::path& path, std::size_t max) {
   std::ifstream in(path, std::ios::binary);
@@ -61,6 +64,16 @@ std::string read_prefix(const std::filesystem::path& path, std::size_t max) {
 
 }  // namespace
 
+void stop_on_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = [](int) { g_stop = 1; };
+  ::sigemptyset(&sa.sa_mask);
+  ::sigaction(SIGINT, &sa, nullptr);
+  ::sigaction(SIGTERM, &sa, nullptr);
+}
+
+bool stopping() { return g_stop != 0; }
+
 Outcome run_child(const std::string& program, const std::vector<std::string>& args,
                   const std::filesystem::path& cwd,
                   const std::vector<std::pair<std::string, std::string>>& env,
@@ -94,6 +107,10 @@ Outcome run_child(const std::string& program, const std::vector<std::string>& ar
     ::waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT);
     o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (info.si_pid == pid) break;
+    if (g_stop) {
+      o.interrupted = true;
+      break;
+    }
     if (o.seconds > limits.timeout_s) {
       o.timed_out = true;
       break;

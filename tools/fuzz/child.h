@@ -24,7 +24,14 @@ struct Outcome {
   double seconds = 0;
   std::string out, err;  // the first Limits::max_output bytes of each
   std::string exec_error;  // why the program could not be started; then nothing else holds
+  bool interrupted = false;  // SIGINT or SIGTERM arrived: the child was killed, judge nothing
 };
+
+// From now on SIGINT and SIGTERM only set a flag: run_child then kills its child and returns,
+// so that a stopped run still removes its scratch and prints its summary.
+void stop_on_signals();
+// Whether SIGINT or SIGTERM has arrived.
+bool stopping();
 
 // Runs `program` with `args` in `cwd`, stdin from /dev/null, `env` set on top of this process's
 // environment (an empty value unsets the variable), no core dumps, under `limits`. Output goes

@@ -141,6 +141,7 @@ int run(const Options& o) {
   const auto corpus = load_corpus(o.corpus);
   if (!fs::exists(o.jitfuse)) throw std::runtime_error("no jitfuse binary at " + o.jitfuse);
   Scratch scratch;
+  stop_on_signals();
   const std::vector<std::pair<std::string, std::string>> env = {
       {"JITFUSE_CACHE_DIR", scratch.cache.string()}, {"JITFUSE_DUMP_AFTER", ""},
       {"JITFUSE_DISABLE_FUSION", ""}, {"JITFUSE_CACHE", ""}, {"JITFUSE_CACHE_MAX_BYTES", ""}};
@@ -152,7 +153,7 @@ int run(const Options& o) {
   const auto start = std::chrono::steady_clock::now();
   const auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
   for (std::uint64_t i = first; i < last; ++i) {
-    if (o.time_limit > 0 && elapsed() > o.time_limit) break;
+    if (stopping() || (o.time_limit > 0 && elapsed() > o.time_limit)) break;
     // Real compiles cost seconds: past the budget, cases are made without `compile`.
     const bool compile = compiles < o.max_compiles;
     const Case c = make_case(o.seed, i, corpus, compile);
@@ -169,6 +170,10 @@ int run(const Options& o) {
     const Outcome r = run_child(o.jitfuse, args, scratch.cwd, env, scratch.root, limits);
     if (!r.exec_error.empty()) {
       throw std::runtime_error(fmt::format("case {}: cannot run {}: {}", i, o.jitfuse, r.exec_error));
+    }
+    if (r.interrupted) {
+      fmt::print("interrupted in case {}\n", i);
+      break;
     }
     ++ran;
     if (c.nvrtc && !r.timed_out && r.exit_code == 0) ++compiles;
@@ -203,7 +208,8 @@ int run(const Options& o) {
     fmt::print("  {:8}{}\n", family, line);
   }
   fmt::print("{}\n", failures ? fmt::format("{} FAILED (inputs and reports in {})", failures, o.out) : "no failures");
-  return failures ? 1 : 0;
+  // An interrupted run passed nothing: 130, as a shell reports a run ended by Ctrl-C.
+  return failures ? 1 : stopping() ? 130 : 0;
 }
 
 }  // namespace
