@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace jitfuse::fuzz {
@@ -69,6 +70,12 @@ std::string judge(const Case& c, const Outcome& o) {
   if (auto hazard = terminal_hazard(o.out, "stdout"); !hazard.empty()) return hazard;
   if (c.expect_ok && o.exit_code != 0) return fmt::format("a valid graph with valid flags failed (exit {})", o.exit_code);
   if (o.exit_code == 0 && o.out.empty()) return "exit 0 without output";
+  // --format json promises one JSON document on stdout, for scripts (README).
+  const auto format = std::find(c.args.begin(), c.args.end(), "--format");
+  if (o.exit_code == 0 && format != c.args.end() && std::next(format) != c.args.end() &&
+      *std::next(format) == "json" && !json::accept(o.out)) {
+    return "--format json printed something that is not one JSON document";
+  }
   return "";
 }
 
