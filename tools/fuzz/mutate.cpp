@@ -181,6 +181,8 @@ void rename_value(Mutation& m) {
   const std::string to = m.rng.chance(0.3) ? fmt::format("v{}", m.rng.below(1000)) : weird_name(m.rng);
   const json to_json = m.text(to);
   const int scope = int(m.rng.below(3));  // 0: everywhere, 1: definition, 2: uses
+  // A string names a value under a "name" key (a definition) or in an "inputs" or "outputs"
+  // list (a use); `in_names` says whether this part of the document is one the scope renames.
   std::function<void(json&, bool)> walk = [&](json& j, bool in_names) {
     if (j.is_object()) {
       for (auto& [k, v] : j.items()) walk(v, k == "name" ? scope != 2 : (k == "inputs" || k == "outputs") && scope != 1);
@@ -194,8 +196,7 @@ void rename_value(Mutation& m) {
   if (json* in = m.inputs(); in && in->contains(from) && scope != 2) {
     json decl = (*in)[from];
     in->erase(from);
-    if (to_json.is_string() && to_json.get<std::string>() == to) (*in)[to] = decl;
-    else (*in)[m.raw.raw_string(to)] = decl;
+    (*in)[to_json.get<std::string>()] = decl;  // the name, or its raw placeholder
   }
   m.log(fmt::format("rename {} ({})", from, scope == 0 ? "everywhere" : scope == 1 ? "definition" : "uses"));
 }
