@@ -31,6 +31,7 @@ struct Options {
   std::uint64_t memory_mb = 4096;
   std::string out = "fuzz-failures";
   std::uint64_t max_failures = 20;
+  std::string family;  // run only this family's cases (empty: all)
   bool verbose = false, print = false;
 };
 
@@ -157,10 +158,12 @@ int run(const Options& o) {
     // Real compiles cost seconds: past the budget, cases are made without `compile`.
     const bool compile = compiles < o.max_compiles;
     const Case c = make_case(o.seed, i, corpus, compile);
+    if (!o.family.empty() && c.family != o.family) continue;
     std::vector<std::string> args = c.args;
     std::replace(args.begin(), args.end(), std::string(kGraphArg), scratch.graph.string());
     if (o.print || o.verbose || o.only >= 0) {
-      fmt::print("case {} [{}] {}\n  jitfuse {}\n", i, c.family, c.what.substr(0, 300), shell_line(c.args));
+      fmt::print("case {} [{}{}] {}\n  jitfuse {}\n", i, c.family, c.expect_ok ? ", must succeed" : "",
+                 c.what.substr(0, 300), shell_line(c.args));
     }
     if (o.print) continue;
     std::ofstream(scratch.graph, std::ios::binary) << c.input;
@@ -181,6 +184,7 @@ int run(const Options& o) {
     if (r.seconds > slowest.first) slowest = {r.seconds, i};
     const std::string verdict = judge(c, r);
     tally[c.family][r.timed_out ? "timeout" : r.signal ? "signal" : fmt::format("exit {}", r.exit_code)]++;
+    if (o.verbose) fmt::print("  exit {} signal {} in {:.2f} s\n", r.exit_code, r.signal, r.seconds);
     if (o.only >= 0) fmt::print("  exit {} signal {} in {:.2f} s\n--- stderr ---\n{}\n", r.exit_code, r.signal, r.seconds, printable(r.err));
     if (!verdict.empty()) {
       ++failures;
@@ -230,7 +234,8 @@ int main(int argc, char** argv) {
   app.add_option("--corpus", o.corpus, "graph files or folders of *.json to mutate (default: tests/golden, examples)");
   app.add_option("--out", o.out, "where failing inputs and reports go (default: fuzz-failures)");
   app.add_option("--max-failures", o.max_failures, "stop after this many failures (default 20)");
-  app.add_flag("-v,--verbose", o.verbose, "print every case's command line");
+  app.add_option("--family", o.family, "run only the cases of this family: mutate, garbage, huge, chain, flags");
+  app.add_flag("-v,--verbose", o.verbose, "print every case's command line and how it ended");
   app.add_flag("--print", o.print, "print the cases' command lines without running them");
   CLI11_PARSE(app, argc, argv);
   try {
