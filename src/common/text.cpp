@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 namespace jitfuse {
 namespace {
@@ -49,11 +50,13 @@ std::size_t utf8_length(std::string_view s) {
 
 // Appends `text` with what a terminal would act on escaped as \xNN; `keep` lists the control
 // characters left alone, `backslash` whether a backslash is doubled. Stops after `cap` bytes of
-// `text`; returns how many it took.
+// `text`, or once it has appended `out_cap` bytes (an escape makes one byte four); returns how
+// many bytes of `text` it took.
 std::size_t append_escaped(std::string& out, std::string_view text, std::size_t cap,
-                           std::string_view keep, bool backslash) {
+                           std::string_view keep, bool backslash, std::size_t out_cap = SIZE_MAX) {
+  const std::size_t start = out.size();
   std::size_t i = 0;
-  while (i < text.size() && i < cap) {
+  while (i < text.size() && i < cap && out.size() - start < out_cap) {
     const auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x80) {
       const std::size_t n = utf8_length(text.substr(i));
@@ -88,7 +91,8 @@ std::string terminal_text(std::string_view text, std::size_t line_cap) {
   for (std::size_t at = 0; at <= text.size();) {
     const std::size_t nl = std::min(text.find('\n', at), text.size());
     const std::string_view line = text.substr(at, nl - at);
-    if (append_escaped(out, line, line_cap, "\t", false) < line.size()) {
+    // The cap bounds the printed line, escapes included: 4096 ESC bytes print as 16 KB.
+    if (append_escaped(out, line, line_cap, "\t", false, line_cap) < line.size()) {
       out += fmt::format("...(a line of {} bytes)", line.size());
     }
     if (nl == text.size()) break;

@@ -82,8 +82,12 @@ std::vector<OpDef> activation_ops() {
         return softplus(x[0], f32(a.number("beta")), f32(a.number("threshold")));
       },
       .check = [](const Attrs& a) -> std::optional<AttrProblem> {
-        if (a.number("beta") != 0) return std::nullopt;
-        return AttrProblem{"beta", "softplus needs beta != 0"};
+        // The kernel divides by beta as an f32: a beta below f32's smallest denormal is 0 there.
+        if (f32(a.number("beta")) != 0) return std::nullopt;
+        if (a.number("beta") == 0) return AttrProblem{"beta", "softplus needs beta != 0"};
+        return AttrProblem{"beta", fmt::format("softplus needs beta != 0, and {} is 0 as an f32 (the kernel's "
+                                               "arithmetic); give |beta| >= 1.4e-45",
+                                               number_text(a.number("beta")))};
       },
       .flops_per_element = 8,
   });

@@ -92,6 +92,14 @@ std::string measured_vs_roofline(double median_us, double min_us, std::optional<
   return out + fmt::format(" (roofline {:.1f} us, {:.0f}%)", *floor_us, *floor_us / median_us * 100);
 }
 
+std::vector<std::vector<const FusionDecision*>> decisions_by_kernel(const Plan& plan) {
+  std::vector<std::vector<const FusionDecision*>> out(plan.kernels.size());
+  for (const FusionDecision& d : plan.decisions) {
+    if (d.kernel >= 0 && std::size_t(d.kernel) < out.size()) out[std::size_t(d.kernel)].push_back(&d);
+  }
+  return out;
+}
+
 std::string explain_text(const TypedGraph& g, const Plan& plan, const ExplainContext& ctx) {
   std::string out = fmt::format("graph '{}': dtype {}", g.name, to_string(g.dtype));
   if (g.dtype == DType::f32) out += fmt::format(", math {}", to_string(ctx.math));
@@ -113,6 +121,7 @@ std::string explain_text(const TypedGraph& g, const Plan& plan, const ExplainCon
   }
   out += fmt::format("\n{} kernel{} (fusion {})\n", plan.kernels.size(),
                      plan.kernels.size() == 1 ? "" : "s", plan.fusion ? "on" : "off");
+  const auto decisions = decisions_by_kernel(plan);
   for (std::size_t i = 0; i < plan.kernels.size(); ++i) {
     const KernelPlan& k = plan.kernels[i];
     out += fmt::format("\nkernel {}: {} ({})\n", i, k.name,
@@ -120,9 +129,8 @@ std::string explain_text(const TypedGraph& g, const Plan& plan, const ExplainCon
                            ? fmt::format("gemm + {}-op epilogue", k.ops.size())
                            : fmt::format("elementwise, {} op{}", k.ops.size(), k.ops.size() == 1 ? "" : "s"));
     if (ctx.sources) out += fmt::format("  template: {}\n", (*ctx.sources)[i].config);
-    for (const FusionDecision& d : plan.decisions) {
-      if (d.kernel != int(i)) continue;
-      out += fmt::format("  {} = {}\n      {}\n", g.nodes[d.node].name, op_call(g, g.nodes[d.node]), d.reason);
+    for (const FusionDecision* d : decisions[i]) {
+      out += fmt::format("  {} = {}\n      {}\n", g.nodes[d->node].name, op_call(g, g.nodes[d->node]), d->reason);
     }
     const KernelCost c = kernel_cost(g, k);
     out += fmt::format("  reads {}; writes {}\n", join(names(g, reads(g, k)), ", "),
@@ -158,6 +166,7 @@ std::string explain_json(const TypedGraph& g, const Plan& plan, const ExplainCon
   j["dims"] = g.specialized;
   j["runtime_dims"] = g.symbols();
   j["kernels"] = nlohmann::ordered_json::array();
+  const auto decisions = decisions_by_kernel(plan);
   for (std::size_t i = 0; i < plan.kernels.size(); ++i) {
     const KernelPlan& k = plan.kernels[i];
     const KernelCost c = kernel_cost(g, k);
@@ -166,12 +175,11 @@ std::string explain_json(const TypedGraph& g, const Plan& plan, const ExplainCon
     jk["kind"] = k.kind == KernelKind::gemm ? "gemm" : "elementwise";
     if (ctx.sources) jk["template"] = (*ctx.sources)[i].config;
     jk["ops"] = nlohmann::ordered_json::array();
-    for (const FusionDecision& d : plan.decisions) {
-      if (d.kernel != int(i)) continue;
-      jk["ops"].push_back({{"node", g.nodes[d.node].name},
-                           {"op", std::string(g.nodes[d.node].op->name)},
-                           {"fused", d.fused},
-                           {"reason", d.reason}});
+    for (const FusionDecision* d : decisions[i]) {
+      jk["ops"].push_back({{"node", g.nodes[d->node].name},
+                           {"op", std::string(g.nodes[d->node].op->name)},
+                           {"fused", d->fused},
+                           {"reason", d->reason}});
     }
     jk["reads"] = names(g, reads(g, k));
     jk["writes"] = names(g, k.stores);

@@ -102,6 +102,7 @@ std::string explain_markdown(const TypedGraph& g, const Plan& plan, const Explai
   md += fmt::format("| dims | {} |\n", dims.empty() ? "all fixed by the graph" : join(dims, ", "));
   md += fmt::format("| kernels | {} (fusion {}) |\n\n", plan.kernels.size(), plan.fusion ? "on" : "off");
 
+  const auto decisions = decisions_by_kernel(plan);
   for (std::size_t i = 0; i < plan.kernels.size(); ++i) {
     const KernelPlan& k = plan.kernels[i];
     md += fmt::format("## Kernel {}: `{}`, {}\n\n", i, k.name,
@@ -109,11 +110,10 @@ std::string explain_markdown(const TypedGraph& g, const Plan& plan, const Explai
                                                  : fmt::format("elementwise, {} ops", k.ops.size()));
     if (ctx.sources) md += fmt::format("Template: {}.\n\n", (*ctx.sources)[i].config);
     md += "| node | computes | placed | why |\n|---|---|---|---|\n";
-    for (const FusionDecision& d : plan.decisions) {
-      if (d.kernel != int(i)) continue;
-      const TypedNode& n = g.nodes[d.node];
+    for (const FusionDecision* d : decisions[i]) {
+      const TypedNode& n = g.nodes[d->node];
       md += fmt::format("| `{}` | `{}` | {} | {} |\n", n.name, op_call(g, n),
-                        d.fused ? "fused" : fmt::format("starts kernel {}", i), d.reason);
+                        d->fused ? "fused" : fmt::format("starts kernel {}", i), d->reason);
     }
     const KernelCost c = kernel_cost(g, k);
     std::vector<std::string> reads, writes;

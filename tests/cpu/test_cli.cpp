@@ -58,6 +58,19 @@ TEST_CASE("cli: every parse error is `jitfuse: error: ...` on stderr with exit 2
   for (std::string_view step : {"validate", "tune", "nvrtc", "load"}) CHECK(help.out.find(step) != std::string::npos);
 }
 
+TEST_CASE("cli: a usage error quotes the argument it rejects without control characters") {
+  // Found by tools/fuzz: CLI11's message echoed an unexpected argument as it was, so an escape
+  // sequence, a carriage return or a C1 control in an argument reached the terminal.
+  jf_test::TempDir tmp;
+  const Result r =
+      jf_test::cli_apart(R"sh(explain x.json "$(printf 'a\033[31mred\rcr\302\233b\177')")sh", tmp.path);
+  CHECK(r.code == 2);
+  CHECK(r.err.rfind("jitfuse: error: ", 0) == 0);
+  CHECK(r.err.find(R"(a\x1b[31mred\x0dcr\xc2\x9bb\x7f)") != std::string::npos);
+  CHECK(std::none_of(r.err.begin(), r.err.end(), [](char c) { return (c >= 0 && c < 0x20 && c != '\n') || c == 0x7f; }));
+  CHECK(r.err.find("\xc2\x9b") == std::string::npos);
+}
+
 TEST_CASE("cli: bad input exits 2 with the place and the problem") {
   jf_test::TempDir tmp;
   Result missing = cli("compile /nonexistent.json --arch sm_80", tmp.path);

@@ -40,6 +40,11 @@ TEST_CASE("terminal_text keeps lines, tabs and backslashes, and caps each line")
   CHECK(terminal_text("one\r\ntwo") == "one\\x0d\ntwo");
   const std::string out = terminal_text(std::string(10000, 'z') + "\nshort", 100);
   CHECK(out == std::string(100, 'z') + "...(a line of 10000 bytes)\nshort");
+  // The cap bounds what is printed, escapes included (found by tools/fuzz: 4096 ESC bytes
+  // printed as a 16 KB line).
+  std::string escapes;
+  for (int i = 0; i < 25; ++i) escapes += "\\x1b";
+  CHECK(terminal_text(std::string(10000, '\x1b') + "\nshort", 100) == escapes + "...(a line of 10000 bytes)\nshort");
 }
 
 TEST_CASE("did_you_mean stays fast and right for a huge word") {

@@ -52,8 +52,10 @@ int main(int argc, char** argv) {
   app.failure_message([](const CLI::App* a, const CLI::Error& e) {
     const auto* parse = dynamic_cast<const CLI::ParseError*>(&e);
     const std::string better = parse ? unknown_subcommand(*a, *parse) : "";
+    // CLI11 quotes the arguments it rejects: made safe like every other error, so that an
+    // argument holding an escape sequence or a carriage return cannot drive the terminal.
     return fmt::format("jitfuse: error: {}\nrun `jitfuse --help` or `jitfuse COMMAND --help` for "
-                       "the usage\n", better.empty() ? e.what() : better);
+                       "the usage\n", jitfuse::terminal_text(better.empty() ? e.what() : better));
   });
   GlobalFlags global;
   std::vector<std::string> steps(jitfuse::kTraceSteps.begin(), jitfuse::kTraceSteps.end());
