@@ -69,6 +69,11 @@ TEST_CASE("cli: a usage error quotes the argument it rejects without control cha
   CHECK(r.err.find(R"(a\x1b[31mred\x0dcr\xc2\x9bb\x7f)") != std::string::npos);
   CHECK(std::none_of(r.err.begin(), r.err.end(), [](char c) { return (c >= 0 && c < 0x20 && c != '\n') || c == 0x7f; }));
   CHECK(r.err.find("\xc2\x9b") == std::string::npos);
+  // A newline in an argument cannot forge a second error line.
+  const Result nl = jf_test::cli_apart(R"sh(explain x.json "$(printf 'a\njitfuse: error: forged')")sh", tmp.path);
+  CHECK(nl.code == 2);
+  CHECK(nl.err.find("\njitfuse: error: forged") == std::string::npos);
+  CHECK(nl.err.find(R"(a\x0ajitfuse: error: forged)") != std::string::npos);
 }
 
 TEST_CASE("cli: bad input exits 2 with the place and the problem") {

@@ -52,10 +52,11 @@ int main(int argc, char** argv) {
   app.failure_message([](const CLI::App* a, const CLI::Error& e) {
     const auto* parse = dynamic_cast<const CLI::ParseError*>(&e);
     const std::string better = parse ? unknown_subcommand(*a, *parse) : "";
-    // CLI11 quotes the arguments it rejects: made safe like every other error, so that an
-    // argument holding an escape sequence or a carriage return cannot drive the terminal.
+    // CLI11 quotes the arguments it rejects, on one line: escaped like a user's string (newlines
+    // too, so that an argument cannot forge a second "jitfuse: error:" line) and capped, so that
+    // an escape sequence or a carriage return cannot drive the terminal.
     return fmt::format("jitfuse: error: {}\nrun `jitfuse --help` or `jitfuse COMMAND --help` for "
-                       "the usage\n", jitfuse::terminal_text(better.empty() ? e.what() : better));
+                       "the usage\n", jitfuse::user_text(better.empty() ? e.what() : better, 1024));
   });
   GlobalFlags global;
   std::vector<std::string> steps(jitfuse::kTraceSteps.begin(), jitfuse::kTraceSteps.end());
