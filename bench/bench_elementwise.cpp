@@ -2,8 +2,9 @@
 //   jitfuse_bench_elementwise [--out results.json] [--runs N]
 // Times, in one process, on 256 MB tensors: cuMemcpyDtoDAsync (the copy baseline) and jitfuse
 // elementwise-only graphs: y = x * 0.5 (f32); scale -> hardtanh -> gelu (f32, and bf16 on 128M
-// elements); a binary add of two tensors (f32); and y = x * 0.5 with x one element off 16-byte
-// alignment (the element-by-element path). Bytes are what must move, read plus write: each input
+// elements); the same chain with mish behind it (over 16 FLOPs an element; f32 and bf16); a
+// binary add of two tensors (f32); and y = x * 0.5 with x one element off 16-byte alignment (the
+// element-by-element path). Bytes are what must move, read plus write: each input
 // read once, each output written once. Every case's output is checked on a sample against a CPU
 // computation before it is timed, so a wrong kernel cannot post a number. Times are per launch:
 // CUDA events around batches of back-to-back launches (at least 1 ms each, so that the host's
@@ -117,15 +118,26 @@ const std::string kScale = R"({"name": "out", "op": "scale", "inputs": ["x"], "f
 const std::string kChain = R"({"name": "s", "op": "scale", "inputs": ["x"], "factor": 0.5},
   {"name": "h", "op": "hardtanh", "inputs": ["s"], "min": -2, "max": 2},
   {"name": "out", "op": "gelu", "inputs": ["h"]})";
+// Over 16 FLOPs an element (mish adds 12): one vector a thread a pass instead of four.
+const std::string kLongChain = R"({"name": "s", "op": "scale", "inputs": ["x"], "factor": 0.5},
+  {"name": "h", "op": "hardtanh", "inputs": ["s"], "min": -2, "max": 2},
+  {"name": "g", "op": "gelu", "inputs": ["h"]},
+  {"name": "out", "op": "mish", "inputs": ["g"]})";
 const std::string kAdd = R"({"name": "out", "op": "add", "inputs": ["x", "y"]})";
 
 std::vector<Case> cases() {
   auto half = [](double x, double) { return x * 0.5; };
   auto chain = [](double x, double) { return gelu(std::clamp(x * 0.5, -2.0, 2.0)); };
+  auto long_chain = [chain](double x, double y) {
+    const double g = chain(x, y);
+    return g * std::tanh(std::log1p(std::exp(g)));
+  };
   auto add = [](double x, double y) { return x + y; };
   return {{"scale f32", graph("ew_scale", "f32", 1, kScale), DType::f32, 1, 0, half},
           {"scale-hardtanh-gelu f32", graph("ew_chain", "f32", 1, kChain), DType::f32, 1, 0, chain},
           {"scale-hardtanh-gelu bf16", graph("ew_chain", "bf16", 1, kChain), DType::bf16, 1, 0, chain},
+          {"scale-hardtanh-gelu-mish f32", graph("ew_long", "f32", 1, kLongChain), DType::f32, 1, 0, long_chain},
+          {"scale-hardtanh-gelu-mish bf16", graph("ew_long", "bf16", 1, kLongChain), DType::bf16, 1, 0, long_chain},
           {"add f32", graph("ew_add", "f32", 2, kAdd), DType::f32, 2, 0, add},
           {"scale f32, x misaligned", graph("ew_scale", "f32", 1, kScale), DType::f32, 1, 4, half}};
 }

@@ -8,8 +8,9 @@ using namespace jitfuse;
 namespace {
 
 // Full-shape inputs x and y, a bias [N], a per-row [M, 1], a scalar [] and a literal; two
-// outputs (one read again by the other).
-std::string broadcast_graph(const char* dtype) {
+// outputs (one read again by the other). A long body adds mish and a third output: over 16 FLOPs
+// an element, so the kernel takes one vector a pass instead of four (JF_UNROLL 1).
+std::string broadcast_graph(const char* dtype, bool long_body = false) {
   return fmt::format(R"({{"name": "vec", "inputs": {{
       "x": {{"dtype": "{0}", "shape": ["M", "N"]}}, "y": {{"dtype": "{0}", "shape": ["M", "N"]}},
       "b": {{"dtype": "{0}", "shape": ["N"]}}, "r": {{"dtype": "{0}", "shape": ["M", 1]}},
@@ -19,8 +20,10 @@ std::string broadcast_graph(const char* dtype) {
               {{"name": "t2", "op": "sub", "inputs": ["t1", "s"]}},
               {{"name": "t3", "op": "add", "inputs": ["t2", "y"]}},
               {{"name": "out", "op": "maximum", "inputs": ["t3", -0.5]}},
-              {{"name": "g", "op": "gelu", "inputs": ["out"]}}],
-    "outputs": ["out", "g"]}})", dtype);
+              {{"name": "g", "op": "gelu", "inputs": ["out"]}}{1}],
+    "outputs": ["out", "g"{2}]}})",
+                     dtype, long_body ? R"(, {"name": "h", "op": "mish", "inputs": ["g"]})" : "",
+                     long_body ? R"(, "h")" : "");
 }
 
 }  // namespace
@@ -35,13 +38,17 @@ TEST_CASE("gpu: elementwise vector path: odd sizes, broadcasts, f32/f16/bf16, mi
   std::vector<Size> sizes = {{1, 3}, {50, 3}, {37, 129}, {64, 1000}, {257, 1001}};
   if (!jf_gpu::small_only()) sizes.push_back({3001, 1001});
   std::uint64_t seed = 500;
+  for (const bool long_body : {false, true})
   for (const char* dtype : {"f32", "f16", "bf16"}) {
+    CAPTURE(long_body);
     CAPTURE(dtype);
-    const std::string json = broadcast_graph(dtype);
+    const std::string json = broadcast_graph(dtype, long_body);
     auto build = jf_gpu::engine().build(*parse_graph(json), {});
     REQUIRE(build.ok());
     REQUIRE(build->kernels.size() == 1);
     CHECK(build->kernels[0].source.find("#define JF_LOAD_PTRS(p) (p).in_x, (p).in_y") != std::string::npos);
+    CHECK(build->kernels[0].source.find(long_body ? "#define JF_UNROLL 1\n" : "#define JF_UNROLL 4\n") !=
+          std::string::npos);
     const auto tol = jf_gpu::tolerance(dtype, MathMode::ieee);
     for (const Size& s : sizes) {
       CAPTURE(s.m);
